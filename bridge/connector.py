@@ -1,0 +1,224 @@
+"""The connector contract: what a POS or shop plugin implements, and nothing more.
+
+A connector translates between one system's native payloads and the canonical model. It
+reads streams page by page with resumable cursors, writes batches carrying an idempotency
+key, and may verify and parse webhooks. It raises only the errors of ``bridge.errors``.
+It never touches the database or the broker: the sync use-cases do, around it.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, BinaryIO, ClassVar, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from bridge.errors import DataError
+from bridge.model.base import Record
+from bridge.model.types import Dec, Identifier
+
+
+class Capability(StrEnum):
+    READ_SALES = "read_sales"
+    READ_ORDERS = "read_orders"
+    READ_STOCK = "read_stock"
+    WRITE_STOCK = "write_stock"
+    WRITE_PRICES = "write_prices"
+    WEBHOOKS = "webhooks"
+    FILE_DROP = "file_drop"
+    HTTP_PUSH = "http_push"
+
+
+class ConnectorConfig(BaseModel):
+    """Base of every connector's settings. Secrets are ``SecretStr`` so they never print."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class ConnectorInfo:
+    name: str
+    kind: Literal["pos", "shop"]
+    version: str
+    capabilities: frozenset[Capability]
+    config_model: type[ConnectorConfig]
+    description: str = ""
+    batch_limits: Mapping[str, int] = field(default_factory=dict)
+    """Largest batch each sink accepts in one call, e.g. ``{"stock": 250}``."""
+
+
+@dataclass(frozen=True)
+class InboundEvent:
+    """A native record as received, keyed by the source's own event key (the inbox key)."""
+
+    key: str
+    kind: str
+    payload: dict[str, Any]
+    occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Input that could not be read at all (e.g. a malformed file); becomes a dead letter."""
+
+    source: str
+    error: str
+    payload: str = ""
+
+
+@dataclass
+class Page:
+    """One page of a stream: its events, the cursor to resume after it, and an ack hook."""
+
+    events: list[InboundEvent]
+    cursor: str | None = None
+    rejections: list[Rejection] = field(default_factory=list)
+    on_committed: Callable[[], None] | None = None
+    """Called once the events are safely in the inbox (e.g. move the file to ``done/``)."""
+
+
+class StockWrite(Record):
+    """One absolute quantity to publish for (sku, platform location)."""
+
+    sku: Identifier
+    location: Identifier
+    """The platform's own location id, already mapped from Brique's location code."""
+    quantity: Dec
+    previous: Dec | None = None
+    """What Brique believes the platform holds now, for compare-and-set; None if unknown."""
+
+
+@dataclass(frozen=True)
+class WriteBatch:
+    idempotency_key: str
+    items: Sequence[Record]
+    reference: str | None = None
+    """A document the write comes from (shown in the platform's history when it has one)."""
+
+
+@dataclass
+class WriteResult:
+    """Per-batch outcome: items written, items refused (to dead-letter), quantities seen."""
+
+    written: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    """item key -> error message, for items the platform refused (``DataError``)."""
+    observed: dict[str, Any] = field(default_factory=dict)
+    """item key -> what the platform holds now, when the write reports it."""
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """A webhook as received: raw body bytes (signatures cover those) and headers."""
+
+    headers: Mapping[str, str]
+    body: bytes
+    url: str = ""
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == lowered:
+                return value
+        return None
+
+
+class BindingLookup(Protocol):
+    """What a connector may ask of the binding table: external ids it resolved before."""
+
+    def get_external(self, entity: str, internal_id: str) -> str | None: ...
+
+    def get_internal(self, entity: str, external_id: str) -> str | None: ...
+
+    def put(self, entity: str, internal_id: str, external_id: str) -> None: ...
+
+
+class _NoBindings:
+    def __init__(self) -> None:
+        self._data: dict[tuple[str, str], str] = {}
+
+    def get_external(self, entity: str, internal_id: str) -> str | None:
+        return self._data.get((entity, internal_id))
+
+    def get_internal(self, entity: str, external_id: str) -> str | None:
+        for (kind, internal), external in self._data.items():
+            if kind == entity and external == external_id:
+                return internal
+        return None
+
+    def put(self, entity: str, internal_id: str, external_id: str) -> None:
+        self._data[(entity, internal_id)] = external_id
+
+
+@dataclass
+class ConnectorContext:
+    """What the host gives a connector: its connection name, bindings and a data folder."""
+
+    connection: str
+    bindings: BindingLookup = field(default_factory=_NoBindings)
+    data_dir: Path | None = None
+
+
+class Connector(abc.ABC):
+    """Base of every connector. Subclasses set ``info`` and implement what they declare."""
+
+    info: ClassVar[ConnectorInfo]
+
+    def __init__(self, config: ConnectorConfig, context: ConnectorContext) -> None:
+        if not isinstance(config, self.info.config_model):
+            config = self.info.config_model.model_validate(config)
+        self.config = config
+        self.context = context
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any], context: ConnectorContext) -> Connector:
+        return cls(cls.info.config_model.model_validate(dict(settings)), context)
+
+    @abc.abstractmethod
+    def check(self) -> None:
+        """Prove the connection works; raise ``AuthError``/``ConfigError``/``TransientError``."""
+
+    def streams(self) -> Sequence[str]:
+        """Names of the streams ``read`` accepts."""
+        return ()
+
+    def read(self, stream: str, cursor: str | None = None) -> Iterator[Page]:
+        raise DataError(f"{self.info.name} has no stream {stream!r}")
+
+    def parse_document(self, source: str, stream: BinaryIO) -> Iterator[InboundEvent | Rejection]:
+        """Read a pushed or dropped document (file, HTTP POST body) into inbound events.
+
+        A record that cannot be read yields a ``Rejection`` naming ``source`` and the line;
+        a document that cannot be read at all raises ``DataError``.
+        """
+        raise DataError(f"{self.info.name} does not read documents")
+
+    def read_stock(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Decimal]:
+        """Current available quantity per (sku, platform location), for reconciliation."""
+        raise DataError(f"{self.info.name} cannot read stock")
+
+    def decode(self, event: InboundEvent) -> list[Record]:
+        """Turn a stored inbound event into canonical bodies (with native identifiers)."""
+        raise DataError(f"{self.info.name} cannot decode events of kind {event.kind!r}")
+
+    def write(self, sink: str, batch: WriteBatch) -> WriteResult:
+        raise DataError(f"{self.info.name} has no sink {sink!r}")
+
+    def verify_webhook(self, request: WebhookRequest) -> None:
+        """Raise ``AuthError`` unless the request is signed by the remote."""
+        from bridge.errors import AuthError
+
+        raise AuthError(f"{self.info.name} does not accept webhooks")
+
+    def parse_webhook(self, request: WebhookRequest) -> list[InboundEvent]:
+        """Split a verified webhook into inbound events keyed by the remote's delivery id."""
+        return []
+
+    def close(self) -> None:
+        """Release sessions and files."""

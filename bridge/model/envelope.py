@@ -1,0 +1,76 @@
+"""The envelope every record travels in: where it came from, when, and a content hash."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from bridge.model.base import Record
+from bridge.model.basket import Basket
+from bridge.model.catalog import Product
+from bridge.model.sale import Sale
+from bridge.model.stock import StockLevel, StockMovement
+
+SCHEMA_VERSION = 1
+
+
+class SaleBody(Record):
+    kind: Literal["sale"] = "sale"
+    sale: Sale
+
+
+class StockLevelBody(Record):
+    kind: Literal["stock_level"] = "stock_level"
+    level: StockLevel
+
+
+class StockMovementBody(Record):
+    kind: Literal["stock_movement"] = "stock_movement"
+    movement: StockMovement
+
+
+class BasketBody(Record):
+    kind: Literal["basket"] = "basket"
+    basket: Basket
+
+
+class ProductBody(Record):
+    kind: Literal["product"] = "product"
+    product: Product
+
+
+Body = Annotated[
+    SaleBody | StockLevelBody | StockMovementBody | BasketBody | ProductBody,
+    Field(discriminator="kind"),
+]
+
+
+def content_hash(body: Record) -> str:
+    """SHA-256 of the body's canonical JSON: equal records hash equal, whatever their source."""
+    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+
+
+class Envelope(Record):
+    """A canonical record plus its provenance; what the inbox stores and the use-cases read."""
+
+    source_connection: str
+    source_event_key: str
+    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    content_hash: str = ""
+    schema_version: int = SCHEMA_VERSION
+    body: Body
+
+    @classmethod
+    def wrap(
+        cls, connection: str, event_key: str, body: Record, occurred_at: datetime | None = None
+    ) -> Envelope:
+        return cls(
+            source_connection=connection,
+            source_event_key=event_key,
+            occurred_at=occurred_at or datetime.now(UTC),
+            content_hash=content_hash(body),
+            body=body,
+        )
