@@ -220,5 +220,5 @@ class Connector(abc.ABC):
         """Split a verified webhook into inbound events keyed by the remote's delivery id."""
         return []
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook
         """Release sessions and files."""

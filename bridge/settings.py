@@ -1,0 +1,173 @@
+"""Brique's settings: one YAML file (``config/*.yaml``), overridable by environment variables.
+
+Relative paths in the file are relative to the file's own folder, so a configuration works
+from any working directory. ``${NAME}`` in a string is replaced by that environment variable,
+which is how secrets reach connector configs without being written in the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bridge.errors import ConfigError
+from bridge.yamlio import load_model
+
+_ENV = re.compile(r"\$\{([A-Z0-9_]+)\}")
+
+
+class ConnectionSettings(BaseModel):
+    """One configured connection: which connector, its config, and its schedules."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    connector: str
+    config: dict[str, Any] = Field(default_factory=dict)
+    enabled: bool = True
+    schedules: dict[str, float] = Field(default_factory=dict)
+    """Task name -> period in seconds, e.g. ``{"poll": 2, "reconcile_stock": 300}``."""
+
+    @field_validator("schedules")
+    @classmethod
+    def _known_schedules(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, period in value.items():
+            if name not in ("poll", "reconcile_stock"):
+                raise ValueError(f"unknown schedule {name!r}: use 'poll' or 'reconcile_stock'")
+            if period <= 0:
+                raise ValueError(f"schedule {name!r} must be a positive number of seconds")
+        return value
+
+
+class SandboxSettings(BaseModel):
+    """A local test double started by ``brique run`` (demo only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str
+    port: int
+    seed: Path | None = None
+    access_token: str = "sandbox-token"  # noqa: S105 - a local test double's token
+
+
+class WebSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 5 * 1024 * 1024
+
+
+class Settings(BaseModel):
+    """Everything a Brique process needs; the same file serves web, worker and beat."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    """``postgresql+psycopg://...``; default: SQLite in ``data_dir``."""
+    broker_url: str | None = None
+    """``redis://...`` or ``amqp://...``; default: embedded filesystem transport in data_dir."""
+    mapping: Path | None = None
+    queue_prefix: str = "brique"
+    """Names this installation's queues, so several can share one broker."""
+    coalesce_seconds: float = 0.5
+    sweep_seconds: float = 10.0
+    stale_seconds: float = 30.0
+    stock_import: Path | None = None
+    """A CSV (sku,location,quantity) counted into the ledger at start (demo)."""
+    web: WebSettings = Field(default_factory=WebSettings)
+    connections: dict[str, ConnectionSettings] = Field(default_factory=dict)
+    sandboxes: list[SandboxSettings] = Field(default_factory=list)
+    source: Path | None = None
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'brique.sqlite3').resolve()}"
+
+    def resolved_broker_url(self) -> str:
+        return self.broker_url or "filesystem://"
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.resolved_broker_url().startswith("filesystem")
+
+    def broker_folder(self) -> Path:
+        return (self.data_dir / "broker").resolve()
+
+    def connection(self, name: str) -> ConnectionSettings:
+        try:
+            return self.connections[name]
+        except KeyError:
+            known = ", ".join(sorted(self.connections)) or "none"
+            raise ConfigError(f"unknown connection {name!r} (configured: {known})") from None
+
+
+def _expand(value: Any) -> Any:
+    if isinstance(value, str):
+
+        def repl(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise ConfigError(f"environment variable {name} is not set")
+            return os.environ[name]
+
+        return _ENV.sub(repl, value)
+    if isinstance(value, dict):
+        return {k: _expand(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v) for v in value]
+    return value
+
+
+def _resolve(base: Path, path: Path | None) -> Path | None:
+    if path is None:
+        return None
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """Load settings from ``path`` or ``$BRIQUE_CONFIG``; env vars override URLs."""
+    path = Path(path or os.environ.get("BRIQUE_CONFIG", "config/demo.yaml"))
+    settings = load_model(path, Settings)
+    base = path.parent.resolve()
+    updates: dict[str, Any] = {
+        "data_dir": _resolve(base, settings.data_dir),
+        "mapping": _resolve(base, settings.mapping),
+        "stock_import": _resolve(base, settings.stock_import),
+        "source": path.resolve(),
+        "sandboxes": [
+            s.model_copy(update={"seed": _resolve(base, s.seed)}) for s in settings.sandboxes
+        ],
+        "connections": {
+            name: conn.model_copy(update={"config": _expand(_plain(conn.config))})
+            for name, conn in settings.connections.items()
+        },
+    }
+    for field, env in (
+        ("database_url", "BRIQUE_DATABASE_URL"),
+        ("broker_url", "BRIQUE_BROKER_URL"),
+    ):
+        if os.environ.get(env):
+            updates[field] = os.environ[env]
+    settings = settings.model_copy(update=updates)
+    for conn in settings.connections.values():
+        folder = conn.config.get("drop_folder")
+        if isinstance(folder, str) and not Path(folder).is_absolute():
+            conn.config["drop_folder"] = str((base / folder).resolve())
+    return settings
+
+
+def _plain(value: Any) -> Any:
+    """ruamel's commented containers to plain dicts and lists (scalars keep their type)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    return value

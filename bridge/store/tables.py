@@ -1,0 +1,212 @@
+"""The state store's tables. The database is the truth; the broker only carries their ids.
+
+Quantities are stored as integers in units of 1/10,000 (``*_e4``) so that sums are exact on
+every database (SQLite has no decimal type) and weighed quantities keep four decimals.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+Id = BigInteger().with_variant(Integer, "sqlite")
+"""SQLite only auto-increments INTEGER PRIMARY KEY."""
+
+Stamp = DateTime(timezone=True)
+
+
+class ConnectionState(Base):
+    """Health of each connection: an auth or config error stops it until an admin acts."""
+
+    __tablename__ = "connection_state"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), default="ok")
+    reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+
+class Binding(Base):
+    """Brique id <-> external id per connection and entity, unique both ways."""
+
+    __tablename__ = "bindings"
+    __table_args__ = (
+        UniqueConstraint("connection", "entity", "internal_id", name="uq_bindings_internal"),
+        UniqueConstraint("connection", "entity", "external_id", name="uq_bindings_external"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    connection: Mapped[str] = mapped_column(String(100))
+    entity: Mapped[str] = mapped_column(String(50))
+    internal_id: Mapped[str] = mapped_column(String(255))
+    external_id: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow, onupdate=utcnow)
+
+
+class InboxRow(Base):
+    """An inbound event, keyed by the source's own event key: a duplicate is a no-op."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("connection", "event_key", name="uq_inbox_event"),
+        Index("ix_inbox_status_received", "status", "received_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    connection: Mapped[str] = mapped_column(String(100))
+    event_key: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[datetime | None] = mapped_column(Stamp)
+    received_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    """pending -> done | echo | dead."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[datetime | None] = mapped_column(Stamp)
+    mapping_version: Mapped[str | None] = mapped_column(String(32))
+
+
+class SaleRow(Base):
+    """The sales journal: every sale and return of every channel, append-only."""
+
+    __tablename__ = "sales"
+    __table_args__ = (UniqueConstraint("connection", "ticket_key", name="uq_sales_ticket"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    connection: Mapped[str] = mapped_column(String(100))
+    ticket_key: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(20))
+    location: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20))
+    occurred_at: Mapped[datetime | None] = mapped_column(Stamp)
+    payload: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    inbox_id: Mapped[int | None] = mapped_column(ForeignKey("inbox.id"))
+    recorded_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+
+class StockMovementRow(Base):
+    """The append-only stock ledger per (sku, location); ``movement_key`` makes it idempotent."""
+
+    __tablename__ = "stock_movements"
+    __table_args__ = (Index("ix_stock_movements_sku_location", "sku", "location"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    movement_key: Mapped[str] = mapped_column(String(400), unique=True)
+    sku: Mapped[str] = mapped_column(String(255))
+    location: Mapped[str] = mapped_column(String(100))
+    delta_e4: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(20))
+    source_connection: Mapped[str | None] = mapped_column(String(100))
+    source_ref: Mapped[str | None] = mapped_column(String(255))
+    mapping_version: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+
+class StockPublication(Base):
+    """What a shop connection was last told for (sku, location), and whether it is stale.
+
+    ``version`` grows on every change; a push clears ``dirty`` only if no change arrived
+    while it was in flight. This is what coalesces ten sales into one write.
+    """
+
+    __tablename__ = "stock_publications"
+    __table_args__ = (
+        UniqueConstraint("connection", "sku", "location", name="uq_stock_publications_key"),
+        Index("ix_stock_publications_dirty", "connection", "dirty"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    connection: Mapped[str] = mapped_column(String(100))
+    sku: Mapped[str] = mapped_column(String(255))
+    location: Mapped[str] = mapped_column(String(100))
+    dirty: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    dirty_since: Mapped[datetime | None] = mapped_column(Stamp, default=utcnow)
+    claimed_by: Mapped[int | None] = mapped_column(BigInteger)
+    """The outbox row carrying this item now; NULL when free."""
+    published_e4: Mapped[int | None] = mapped_column(BigInteger)
+    published_at: Mapped[datetime | None] = mapped_column(Stamp)
+
+
+class OutboxRow(Base):
+    """An outbound write with its idempotency key; one ``OutboxAttempt`` per try."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_created", "status", "created_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    connection: Mapped[str] = mapped_column(String(100))
+    sink: Mapped[str] = mapped_column(String(50))
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    reference: Mapped[str | None] = mapped_column(String(255))
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    """pending -> sent | dead | blocked."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    mapping_version: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(Stamp)
+
+
+class OutboxAttempt(Base):
+    __tablename__ = "outbox_attempts"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(Stamp)
+    outcome: Mapped[str] = mapped_column(String(20), default="started")
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class SyncCursor(Base):
+    """Where each stream of each connection resumes."""
+
+    __tablename__ = "sync_cursors"
+    connection: Mapped[str] = mapped_column(String(100), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(100), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow, onupdate=utcnow)
+
+
+class DeadLetter(Base):
+    """What could not be processed: visible, explained, replayable; never deleted."""
+
+    __tablename__ = "dead_letters"
+    __table_args__ = (Index("ix_dead_letters_status", "status", "connection"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    connection: Mapped[str] = mapped_column(String(100))
+    stage: Mapped[str] = mapped_column(String(20))
+    """ingest (a document), inbox (an event), outbox (a write or one item of it)."""
+    ref_id: Mapped[int | None] = mapped_column(BigInteger)
+    record: Mapped[str | None] = mapped_column(String(400))
+    error: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    replayed_at: Mapped[datetime | None] = mapped_column(Stamp)

@@ -1,0 +1,216 @@
+"""Apply one inbox event: journal the sale, append ledger movements, mark shops stale.
+
+Everything happens in one transaction keyed by ids that already exist, so running it twice
+(a redelivered message, a sweeper re-queue, a crash before the ack) changes nothing twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import structlog
+from pydantic import ValidationError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bridge.connector import InboundEvent
+from bridge.errors import DataError
+from bridge.mapping.plan import MappingPlan
+from bridge.model import MovementReason, Sale, SaleBody, StockLevelBody, content_hash
+from bridge.model.base import Record
+from bridge.store.tables import InboxRow, SaleRow, StockMovementRow, StockPublication
+from bridge.store.upsert import insert_ignore
+from bridge.sync import deadletters
+from bridge.sync.ledger import to_e4
+from bridge.sync.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+
+def process_inbox(rt: Runtime, inbox_id: int) -> list[str]:
+    """Process one inbox row; returns the shop connections that now need a stock push."""
+    with rt.sessions() as s:
+        row = s.get(InboxRow, inbox_id)
+        if row is None or row.status != "pending":
+            return []
+        connection = row.connection
+        event = InboundEvent(
+            key=row.event_key, kind=row.kind, payload=json.loads(row.payload), occurred_at=None
+        )
+    plan = rt.mapping.plan
+    try:
+        bodies = rt.connector(connection).decode(event)
+    except (DataError, ValidationError) as exc:
+        _dead(rt, inbox_id, connection, event.key, DataError(str(exc)))
+        return []
+    shops = rt.shop_connections()
+    with rt.transaction() as s:
+        row = s.get(InboxRow, inbox_id, with_for_update=True)
+        if row is None or row.status != "pending":
+            return []
+        try:
+            with s.begin_nested():
+                touched, status = _apply(s, rt, plan, shops, row, bodies)
+        except DataError as exc:
+            row.status, row.last_error = "dead", str(exc)
+            row.attempts += 1
+            deadletters.record(
+                s, connection=connection, stage="inbox", error=exc, ref_id=row.id,
+                record=row.event_key, payload=row.payload,
+            )  # fmt: skip
+            log.warning("inbox_dead", connection=connection, key=row.event_key, error=str(exc))
+            return []
+        row.status, row.processed_at = status, datetime.now(UTC)
+        row.attempts += 1
+        row.mapping_version = plan.version
+    return touched
+
+
+def _dead(rt: Runtime, inbox_id: int, connection: str, key: str, exc: DataError) -> None:
+    with rt.transaction() as s:
+        row = s.get(InboxRow, inbox_id)
+        if row is None or row.status != "pending":
+            return
+        row.status, row.last_error = "dead", str(exc)
+        row.attempts += 1
+        deadletters.record(
+            s, connection=connection, stage="inbox", error=exc, ref_id=row.id, record=key,
+            payload=row.payload,
+        )  # fmt: skip
+    log.warning("inbox_dead", connection=connection, key=key, error=str(exc))
+
+
+def _apply(
+    s: Session,
+    rt: Runtime,
+    plan: MappingPlan,
+    shops: Sequence[str],
+    row: InboxRow,
+    bodies: Sequence[Record],
+) -> tuple[list[str], str]:
+    touched: set[str] = set()
+    status = "done"
+    for body in bodies:
+        if isinstance(body, SaleBody):
+            touched |= _apply_sale(s, plan, shops, row, body.sale)
+        elif isinstance(body, StockLevelBody):
+            if _apply_level(s, plan, row.connection, body):
+                touched.add(row.connection)
+            else:
+                status = "echo"
+        else:
+            raise DataError(f"no use-case for {type(body).__name__}", record=row.event_key)
+    return sorted(touched), status
+
+
+def _apply_sale(
+    s: Session, plan: MappingPlan, shops: Sequence[str], row: InboxRow, sale: Sale
+) -> set[str]:
+    connection = row.connection
+    key = sale.key.as_string()
+    location = plan.location_in(connection, sale.key.store) if sale.channel == "store" else None
+    insert_ignore(
+        s,
+        SaleRow,
+        {
+            "connection": connection,
+            "ticket_key": key,
+            "channel": sale.channel,
+            "location": location,
+            "status": sale.status.value,
+            "occurred_at": sale.occurred_at,
+            "payload": sale.model_dump_json(),
+            "content_hash": content_hash(sale),
+            "inbox_id": row.id,
+        },
+        ("connection", "ticket_key"),
+    )
+    if location is None:
+        return set()
+    touched: set[str] = set()
+    for line in sale.stock_lines():
+        sku = plan.sku_in(connection, line.sku)
+        try:
+            delta = to_e4(-line.quantity)
+        except ValueError as exc:
+            raise DataError(str(exc), record=f"{key} line {line.line_no}") from exc
+        new = insert_ignore(
+            s,
+            StockMovementRow,
+            {
+                "movement_key": f"{connection}:{key}:{line.line_no}",
+                "sku": sku,
+                "location": location,
+                "delta_e4": delta,
+                "reason": (MovementReason.RETURN if line.is_return else MovementReason.SALE).value,
+                "source_connection": connection,
+                "source_ref": key,
+                "mapping_version": plan.version,
+            },
+            ("movement_key",),
+        )
+        if new is not None:
+            touched |= mark_dirty(s, plan, shops, sku, location)
+    return touched
+
+
+def mark_dirty(
+    s: Session, plan: MappingPlan, shops: Sequence[str], sku: str, location: str
+) -> set[str]:
+    """Flag (sku, location) stale for every shop that publishes this location.
+
+    Returns only the shops for which it *became* stale: a push is already scheduled for the
+    others, and it will pick this change up (that is how ten sales make one write).
+    """
+    newly = set()
+    now = datetime.now(UTC)
+    for shop in shops:
+        if plan.location_out(shop, location) is None:
+            continue
+        key = (
+            StockPublication.connection == shop,
+            StockPublication.sku == sku,
+            StockPublication.location == location,
+        )
+        bump = {"version": StockPublication.version + 1}
+        if s.execute(
+            update(StockPublication)
+            .where(*key, StockPublication.dirty.is_(False))
+            .values(dirty=True, dirty_since=now, **bump)
+        ).rowcount:
+            newly.add(shop)
+        elif not s.execute(update(StockPublication).where(*key).values(**bump)).rowcount:
+            insert_ignore(
+                s,
+                StockPublication,
+                {
+                    "connection": shop,
+                    "sku": sku,
+                    "location": location,
+                    "dirty": True,
+                    "version": 1,
+                    "dirty_since": now,
+                },
+                ("connection", "sku", "location"),
+            )
+            newly.add(shop)
+    return newly
+
+
+def _apply_level(s: Session, plan: MappingPlan, connection: str, body: StockLevelBody) -> bool:
+    """A shop reports a quantity: drop our own echo, otherwise re-assert the ledger's truth."""
+    level = body.level
+    location = plan.location_in(connection, level.location)
+    pub = s.scalar(
+        select(StockPublication).where(
+            StockPublication.connection == connection,
+            StockPublication.sku == level.sku,
+            StockPublication.location == location,
+        )
+    )
+    if pub is not None and pub.published_e4 == to_e4(level.on_hand):
+        return False
+    log.info("shop_stock_drift", connection=connection, sku=level.sku, location=location)
+    return bool(mark_dirty(s, plan, [connection], level.sku, location))

@@ -1,0 +1,111 @@
+"""Dead letters: what could not be processed, who must act, and how to replay it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bridge.errors import ConfigError, who_must_act
+from bridge.store.tables import DeadLetter, InboxRow, OutboxRow, StockPublication
+from bridge.sync.runtime import Runtime
+
+
+def record(
+    session: Session,
+    *,
+    connection: str,
+    stage: str,
+    error: BaseException | str,
+    ref_id: int | None = None,
+    record: str | None = None,
+    payload: str | None = None,
+) -> DeadLetter:
+    actor = who_must_act(error) if isinstance(error, BaseException) else "data owner"
+    row = DeadLetter(
+        connection=connection,
+        stage=stage,
+        ref_id=ref_id,
+        record=record,
+        error=str(error),
+        actor=actor,
+        payload=payload,
+    )
+    session.add(row)
+    return row
+
+
+@dataclass(frozen=True)
+class Replayed:
+    dead_letter_id: int
+    what: str
+
+
+def replay(rt: Runtime, dead_letter_id: int) -> Replayed:
+    """Put the record back on its path; the dead letter is kept, marked ``replayed``."""
+    follow_up: tuple[str, str, int] | None = None
+    with rt.transaction() as s:
+        dl = s.get(DeadLetter, dead_letter_id)
+        if dl is None:
+            raise ConfigError(f"no dead letter #{dead_letter_id}")
+        if dl.status != "open":
+            return Replayed(dl.id, f"already {dl.status}")
+        if dl.stage == "inbox" and dl.ref_id is not None:
+            row = s.get(InboxRow, dl.ref_id)
+            if row is None:
+                raise ConfigError(f"dead letter #{dl.id} points at missing inbox row {dl.ref_id}")
+            row.status, row.last_error = "pending", None
+            follow_up = ("inbox", dl.connection, row.id)
+            what = f"inbox row {row.id} ({row.event_key}) re-queued"
+        elif dl.stage == "outbox" and dl.ref_id is not None:
+            out = s.get(OutboxRow, dl.ref_id)
+            if out is None:
+                raise ConfigError(f"dead letter #{dl.id} points at missing outbox row {dl.ref_id}")
+            if dl.record:
+                sku, _, location = dl.record.partition("@")
+                _mark_dirty(s, dl.connection, sku, location)
+                follow_up = ("push", dl.connection, 0)
+                what = f"{dl.record} will be pushed again"
+            else:
+                out.status, out.last_error = "pending", None
+                follow_up = ("outbox", dl.connection, out.id)
+                what = f"outbox row {out.id} re-queued"
+        elif dl.stage == "ingest" and dl.payload and Path(dl.payload).exists():
+            what = _requeue_file(rt, dl.connection, Path(dl.payload))
+        else:
+            raise ConfigError(f"dead letter #{dl.id} ({dl.stage}) cannot be replayed automatically")
+        dl.status, dl.replayed_at = "replayed", datetime.now(UTC)
+    if follow_up:
+        kind, conn, ref = follow_up
+        if kind == "inbox":
+            rt.dispatcher.process_inbox(conn, [ref])
+        elif kind == "outbox":
+            rt.dispatcher.send_outbox(conn, ref)
+        else:
+            rt.dispatcher.push_stock(conn)
+    return Replayed(dead_letter_id, what)
+
+
+def _mark_dirty(s: Session, connection: str, sku: str, location: str) -> None:
+    pub = s.scalar(
+        select(StockPublication).where(
+            StockPublication.connection == connection,
+            StockPublication.sku == sku,
+            StockPublication.location == location,
+        )
+    )
+    if pub is not None:
+        pub.dirty, pub.version, pub.claimed_by = True, pub.version + 1, None
+        pub.dirty_since = datetime.now(UTC)
+
+
+def _requeue_file(rt: Runtime, connection: str, path: Path) -> str:
+    folder = rt.settings.connection(connection).config.get("drop_folder")
+    if not folder:
+        raise ConfigError(f"{connection} has no drop_folder to put {path.name} back into")
+    target = Path(folder) / path.name
+    path.rename(target)
+    return f"{path.name} moved back to {folder}"

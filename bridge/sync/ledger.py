@@ -1,0 +1,61 @@
+"""Stock arithmetic over the ledger: on hand, reservations, what a shop may sell."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from bridge.model import MovementReason, StockLevel
+from bridge.store.tables import StockMovementRow
+
+SCALE = Decimal(10000)
+_RESERVING = (MovementReason.RESERVATION.value, MovementReason.RELEASE.value)
+
+
+def to_e4(quantity: Decimal) -> int:
+    """Decimal quantity -> integer units of 1/10,000; more decimals than that is refused."""
+    scaled = quantity * SCALE
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"quantity {quantity} has more than 4 decimals")
+    return int(scaled)
+
+
+def from_e4(value: int | None) -> Decimal:
+    return (Decimal(value or 0) / SCALE).normalize() + Decimal(0)
+
+
+def levels(
+    session: Session, pairs: Iterable[tuple[str, str]], buffers: dict[str, Decimal] | None = None
+) -> dict[tuple[str, str], StockLevel]:
+    """On hand and reserved for each (sku, location), summed from the ledger in one query."""
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    skus = {sku for sku, _ in wanted}
+    reserving = StockMovementRow.reason.in_(_RESERVING)
+    rows = session.execute(
+        select(
+            StockMovementRow.sku,
+            StockMovementRow.location,
+            func.sum(case((reserving, 0), else_=StockMovementRow.delta_e4)),
+            func.sum(case((reserving, StockMovementRow.delta_e4), else_=0)),
+        )
+        .where(StockMovementRow.sku.in_(skus))
+        .group_by(StockMovementRow.sku, StockMovementRow.location)
+    ).all()
+    found = {(sku, loc): (on_hand, reserved) for sku, loc, on_hand, reserved in rows}
+    buffers = buffers or {}
+    result = {}
+    for sku, loc in wanted:
+        on_hand, reserved = found.get((sku, loc), (0, 0))
+        result[(sku, loc)] = StockLevel(
+            sku=sku,
+            location=loc,
+            on_hand=from_e4(on_hand),
+            reserved=from_e4(reserved),
+            safety_buffer=buffers.get(loc, Decimal(0)),
+        )
+    return result

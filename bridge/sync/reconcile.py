@@ -1,0 +1,57 @@
+"""Periodic stock reconciliation: compare what a shop shows with what the ledger says.
+
+Webhooks can be lost and people edit stock by hand; a shop is never trusted to have
+received everything (Shopify itself says to reconcile). Differences are marked stale and
+pushed again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy import select
+
+from bridge.store.tables import StockPublication
+from bridge.sync.apply import mark_dirty
+from bridge.sync.ledger import levels
+from bridge.sync.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class ReconcileResult:
+    checked: int = 0
+    drifted: int = 0
+
+
+def reconcile_stock(rt: Runtime, connection: str, chunk: int = 250) -> ReconcileResult:
+    plan = rt.mapping.plan
+    connector = rt.connector(connection)
+    result = ReconcileResult()
+    with rt.sessions() as s:
+        pubs = s.execute(
+            select(StockPublication.sku, StockPublication.location).where(
+                StockPublication.connection == connection,
+                StockPublication.dirty.is_(False),
+            )
+        ).all()
+    for start in range(0, len(pubs), chunk):
+        part = [(sku, loc) for sku, loc in pubs[start : start + chunk]]
+        targets = {(sku, loc): plan.location_out(connection, loc) for sku, loc in part}
+        remote = connector.read_stock([(sku, t) for (sku, _), t in targets.items() if t])
+        with rt.transaction() as s:
+            stock = levels(s, part, {loc: plan.safety_buffer(loc) for _, loc in part})
+            for (sku, loc), target in targets.items():
+                if target is None:
+                    continue
+                result.checked += 1
+                seen = remote.get((sku, target))
+                if seen is None or seen != stock[(sku, loc)].available:
+                    result.drifted += 1
+                    mark_dirty(s, plan, [connection], sku, loc)
+    if result.drifted:
+        log.warning("stock_drift", connection=connection, **result.__dict__)
+        rt.dispatcher.push_stock(connection)
+    return result

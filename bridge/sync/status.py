@@ -1,0 +1,55 @@
+"""Counts per connection for ``brique status`` and ``/health``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bridge.store.tables import ConnectionState, DeadLetter, InboxRow, OutboxRow, StockPublication
+from bridge.sync.runtime import Runtime
+
+
+def connection_status(rt: Runtime) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {
+        name: {
+            "connector": conn.connector,
+            "enabled": conn.enabled,
+            "state": "ok",
+            "reason": None,
+            "inbox": {},
+            "outbox": {},
+            "dead_letters": 0,
+            "stale_stock": 0,
+        }
+        for name, conn in rt.settings.connections.items()
+    }
+    with rt.sessions() as s:
+        for name, status, count in s.execute(
+            select(InboxRow.connection, InboxRow.status, func.count()).group_by(
+                InboxRow.connection, InboxRow.status
+            )
+        ):
+            out.setdefault(name, {"inbox": {}, "outbox": {}})["inbox"][status] = count
+        for name, status, count in s.execute(
+            select(OutboxRow.connection, OutboxRow.status, func.count()).group_by(
+                OutboxRow.connection, OutboxRow.status
+            )
+        ):
+            out.setdefault(name, {"inbox": {}, "outbox": {}})["outbox"][status] = count
+        for name, count in s.execute(
+            select(DeadLetter.connection, func.count())
+            .where(DeadLetter.status == "open")
+            .group_by(DeadLetter.connection)
+        ):
+            out.setdefault(name, {"inbox": {}, "outbox": {}})["dead_letters"] = count
+        for name, count in s.execute(
+            select(StockPublication.connection, func.count())
+            .where(StockPublication.dirty.is_(True))
+            .group_by(StockPublication.connection)
+        ):
+            out.setdefault(name, {"inbox": {}, "outbox": {}})["stale_stock"] = count
+        for state in s.scalars(select(ConnectionState)):
+            if state.name in out:
+                out[state.name]["state"], out[state.name]["reason"] = state.status, state.reason
+    return out

@@ -1,0 +1,71 @@
+"""The sweeper: re-dispatch work whose message was lost (dead worker, embedded transport).
+
+Run periodically by beat. Everything it finds is in the database, which is why a lost
+message loses nothing, whatever the transport.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+
+from bridge.store.tables import InboxRow, OutboxRow, StockPublication
+from bridge.sync.runtime import Runtime
+
+
+@dataclass
+class SweepResult:
+    inbox: int = 0
+    outbox: int = 0
+    pushes: int = 0
+    released: int = 0
+
+
+def sweep(rt: Runtime, stale_seconds: float | None = None) -> SweepResult:
+    stale = stale_seconds if stale_seconds is not None else rt.settings.stale_seconds
+    cutoff = datetime.now(UTC) - timedelta(seconds=stale)
+    result = SweepResult()
+    with rt.transaction() as s:
+        inbox = s.execute(
+            select(InboxRow.connection, InboxRow.id).where(
+                InboxRow.status == "pending", InboxRow.received_at < cutoff
+            )
+        ).all()
+        outbox = s.execute(
+            select(OutboxRow.connection, OutboxRow.id).where(
+                OutboxRow.status == "pending", OutboxRow.created_at < cutoff
+            )
+        ).all()
+        # A claim whose outbox row ended (sent before a crash, or dead) is freed.
+        finished = select(OutboxRow.id).where(OutboxRow.status.in_(("sent", "dead")))
+        result.released = s.execute(
+            update(StockPublication)
+            .where(StockPublication.claimed_by.in_(finished))
+            .values(claimed_by=None)
+        ).rowcount
+        dirty = s.scalars(
+            select(StockPublication.connection)
+            .where(
+                StockPublication.dirty.is_(True),
+                or_(
+                    StockPublication.claimed_by.is_(None),
+                    and_(StockPublication.dirty_since < cutoff),
+                ),
+            )
+            .distinct()
+        ).all()
+    by_conn: dict[str, list[int]] = {}
+    for conn, row_id in inbox:
+        by_conn.setdefault(conn, []).append(row_id)
+    for conn, ids in by_conn.items():
+        rt.dispatcher.process_inbox(conn, ids)
+        result.inbox += len(ids)
+    for conn, row_id in outbox:
+        rt.dispatcher.send_outbox(conn, row_id)
+        result.outbox += 1
+    for conn in dirty:
+        rt.dispatcher.push_stock(conn)
+        result.pushes += 1
+    return result

@@ -1,0 +1,59 @@
+"""Shared fixtures: databases and brokers (embedded, PostgreSQL, Redis, RabbitMQ)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.support import (
+    POSTGRES_ADMIN,
+    RABBITMQ_URL,
+    REDIS_URL,
+    need,
+    port_open,
+    unique,
+)
+
+
+def _postgres_up() -> bool:
+    url = make_url(POSTGRES_ADMIN)
+    return port_open(url.host or "127.0.0.1", url.port or 5432)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    need(_postgres_up(), f"PostgreSQL is not reachable at {POSTGRES_ADMIN}")
+    name = unique("brique_")
+    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_ADMIN).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = make_url(REDIS_URL.replace("redis://", "redis+x://"))
+    need(port_open(url.host or "127.0.0.1", url.port or 6379), f"Redis is not reachable at {REDIS_URL}")
+    return REDIS_URL
+
+
+@pytest.fixture
+def rabbitmq_url() -> str:
+    need(port_open("127.0.0.1", 5672), f"RabbitMQ is not reachable at {RABBITMQ_URL}")
+    return RABBITMQ_URL
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'brique.sqlite3'}"
+    return request.getfixturevalue("postgres_url")

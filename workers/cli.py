@@ -1,0 +1,419 @@
+"""The ``brique`` command: run the whole thing, or one part, and look inside it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bridge import logs, registry
+from bridge.connector import ConnectorContext, Rejection
+from bridge.errors import BriqueError, ConfigError
+from bridge.settings import Settings, load_settings
+
+app = typer.Typer(help="Brique: the missing brick between your tills and your web shop.")
+db_app = typer.Typer(help="The state store.")
+connectors_app = typer.Typer(help="Installed connectors.")
+dead_app = typer.Typer(help="Dead letters: what could not be processed, and replay.")
+sandbox_app = typer.Typer(help="Local TEST DOUBLES of remote platforms, for demos and tests.")
+stock_app = typer.Typer(help="Stock ledger.")
+mapping_app = typer.Typer(help="Mapping files.")
+app.add_typer(db_app, name="db")
+app.add_typer(connectors_app, name="connectors")
+app.add_typer(dead_app, name="deadletters")
+app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(stock_app, name="stock")
+app.add_typer(mapping_app, name="mapping")
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="Settings file (default: $BRIQUE_CONFIG or config/demo.yaml)."
+    ),
+]
+out = Console()
+err = Console(stderr=True)
+
+
+def _settings(config: Path | None) -> Settings:
+    if config is not None:
+        os.environ["BRIQUE_CONFIG"] = str(config.resolve())
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        err.print(f"[red]configuration error[/red]\n{exc}")
+        raise typer.Exit(2) from None
+
+
+def _runtime(config: Path | None):
+    from bridge.sync.runtime import Runtime
+
+    return Runtime(_settings(config))
+
+
+def _celery_dispatch_runtime(config: Path | None):
+    settings = _settings(config)
+    from bridge.sync.runtime import Runtime
+    from workers.app import app as celery_app
+    from workers.dispatch import CeleryDispatcher
+
+    return Runtime(settings, CeleryDispatcher(celery_app))
+
+
+@app.command()
+def run(config: ConfigOpt = None, concurrency: int = 2) -> None:
+    """Start everything on this machine: migrations, web receiver, a worker and beat."""
+    settings = _settings(config)
+    logs.configure()
+    from bridge.store import db
+
+    db.upgrade(settings.resolved_database_url())
+    if settings.stock_import:
+        from bridge.sync.stock_import import import_counts
+
+        rt = _celery_dispatch_runtime(config)
+        count = import_counts(rt, settings.stock_import)
+        rt.close()
+        err.print(f"stock import: {count} new count movement(s) from {settings.stock_import}")
+    source = str(settings.source)
+    base = [sys.executable, "-m", "workers.cli"]
+    children: list[subprocess.Popen[bytes]] = []
+    for sandbox in settings.sandboxes:
+        cmd = [*base, "sandbox", sandbox.kind, "--port", str(sandbox.port)]
+        cmd += ["--access-token", sandbox.access_token]
+        if sandbox.seed:
+            cmd += ["--seed", str(sandbox.seed)]
+        children.append(subprocess.Popen(cmd))
+    children.append(
+        subprocess.Popen([*base, "worker", "--config", source, "--concurrency", str(concurrency)])
+    )
+    children.append(subprocess.Popen([*base, "beat", "--config", source]))
+    children.append(subprocess.Popen([*base, "web", "--config", source]))
+    err.print(
+        f"Brique running: web http://{settings.web.host}:{settings.web.port}/health"
+        + "".join(f", {s.kind} sandbox http://127.0.0.1:{s.port}/" for s in settings.sandboxes)
+        + " (Ctrl-C to stop)"
+    )
+
+    def stop(*_: Any) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        deadline = time.monotonic() + 10
+        for child in children:
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+        raise typer.Exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while True:
+            for child in children:
+                if child.poll() is not None:
+                    err.print(f"[red]a Brique process exited ({child.args[3:5]}); stopping[/red]")
+                    stop()
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        stop()
+
+
+@app.command()
+def worker(
+    config: ConfigOpt = None,
+    concurrency: int = 2,
+    pool: str = "prefork",
+    loglevel: str = "INFO",
+) -> None:
+    """Start a Celery worker consuming every connection's queue."""
+    settings = _settings(config)
+    logs.configure(loglevel)
+    from workers.app import app as celery_app
+    from workers.queues import all_queues
+
+    argv = [
+        "worker",
+        f"--loglevel={loglevel}",
+        f"--pool={pool}",
+        f"--concurrency={concurrency}",
+        "-Q",
+        ",".join(all_queues(settings)),
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    if settings.embedded_broker:
+        argv.append("--without-heartbeat")
+    celery_app.worker_main(argv)
+
+
+@app.command()
+def beat(config: ConfigOpt = None, loglevel: str = "INFO") -> None:
+    """Start the scheduler (polls, reconciliations, the sweeper) from the configuration."""
+    settings = _settings(config)
+    logs.configure(loglevel)
+    from workers.app import app as celery_app
+
+    schedule = settings.data_dir / "celerybeat-schedule"
+    schedule.parent.mkdir(parents=True, exist_ok=True)
+    celery_app.start(["beat", f"--loglevel={loglevel}", f"--schedule={schedule}"])
+
+
+@app.command()
+def web(config: ConfigOpt = None) -> None:
+    """Start the webhook receiver and health endpoint (FastAPI + uvicorn)."""
+    settings = _settings(config)
+    import uvicorn
+
+    uvicorn.run(
+        "workers.web:build",
+        factory=True,
+        host=settings.web.host,
+        port=settings.web.port,
+        log_level="info",
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOpt = None) -> None:
+    """Apply the state store's migrations."""
+    from bridge.store import db
+
+    settings = _settings(config)
+    db.upgrade(settings.resolved_database_url())
+    err.print("database is up to date")
+
+
+@connectors_app.command("list")
+def connectors_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show installed connectors: name, kind, capabilities, version, package."""
+    rows = [r.as_dict() for _, r in sorted(registry.discover().items())]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table("name", "kind", "capabilities", "version", "package")
+    for r in rows:
+        table.add_row(
+            r["name"], r["kind"], ", ".join(r["capabilities"]), r["version"], r["package"]
+        )
+    out.print(table)
+
+
+def _sale_summary(sale: Any) -> dict[str, Any]:
+    def money(m: Any) -> str | None:
+        return None if m is None else format(m.amount, "f")
+
+    return {
+        "ticket": sale.key.as_string(),
+        "store": sale.key.store,
+        "status": sale.status.value,
+        "occurred_at": sale.occurred_at.isoformat() if sale.occurred_at else None,
+        "currency": sale.currency,
+        "total": money(sale.total),
+        "lines": [
+            {
+                "line": line.line_no,
+                "sku": line.sku,
+                "quantity": format(line.quantity, "f"),
+                "unit_price": money(line.unit_price),
+                "amount": money(line.amount),
+                "currency": (line.amount or line.unit_price or sale).currency,
+                "return": line.is_return,
+                "voided": line.voided,
+                **(
+                    {"link": line.link.model_dump(mode="json", exclude_none=True)}
+                    if line.link
+                    else {}
+                ),
+            }
+            for line in sale.lines
+        ],
+    }
+
+
+@app.command()
+def inspect(
+    file: Path,
+    connector: Annotated[str, typer.Option("--connector", help="Connector that reads FILE.")],
+) -> None:
+    """Print the canonical records FILE produces, one JSON line each. Writes nothing."""
+    from bridge.model import SaleBody
+
+    cls = registry.get(connector).cls
+    conn = cls.from_settings({}, ConnectorContext(connection=f"inspect:{connector}"))
+    failures = 0
+    try:
+        with file.open("rb") as fh:
+            for item in conn.parse_document(file.name, fh):
+                if isinstance(item, Rejection):
+                    failures += 1
+                    print(
+                        json.dumps({"rejected": item.source, "error": item.error}), file=sys.stderr
+                    )
+                    continue
+                for body in conn.decode(item):
+                    if isinstance(body, SaleBody):
+                        print(json.dumps(_sale_summary(body.sale)))
+                    else:
+                        print(body.model_dump_json())
+    except (BriqueError, OSError) as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(
+    config: ConfigOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
+    """Inbox, outbox and dead-letter counts per connection."""
+    from bridge.sync.status import connection_status
+
+    rt = _runtime(config)
+    report = connection_status(rt)
+    if rt.mapping.error:
+        report["_mapping"] = {"error": rt.mapping.error}
+    if as_json:
+        print(json.dumps(report, indent=2, default=str))
+        return
+    table = Table(
+        "connection", "connector", "state", "inbox", "outbox", "dead letters", "stale stock"
+    )
+    for name, row in report.items():
+        if name.startswith("_"):
+            continue
+        fmt = lambda d: ", ".join(f"{k} {v}" for k, v in sorted(d.items())) or "-"  # noqa: E731
+        table.add_row(
+            name, row.get("connector", "?"), row.get("state", "ok"), fmt(row["inbox"]),
+            fmt(row["outbox"]), str(row.get("dead_letters", 0)), str(row.get("stale_stock", 0)),
+        )  # fmt: skip
+    out.print(table)
+
+
+@dead_app.command("list")
+def deadletters_list(
+    config: ConfigOpt = None,
+    connection: str | None = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Include replayed ones.")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List dead letters: what, why, and who must act."""
+    from sqlalchemy import select
+
+    from bridge.store.tables import DeadLetter
+
+    rt = _runtime(config)
+    with rt.sessions() as s:
+        query = select(DeadLetter).order_by(DeadLetter.id)
+        if connection:
+            query = query.where(DeadLetter.connection == connection)
+        if not show_all:
+            query = query.where(DeadLetter.status == "open")
+        rows = list(s.scalars(query))
+    data = [
+        {
+            "id": r.id, "connection": r.connection, "stage": r.stage, "record": r.record,
+            "error": r.error, "actor": r.actor, "status": r.status,
+            "created_at": r.created_at.isoformat(),
+        }
+        for r in rows
+    ]  # fmt: skip
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    table = Table("id", "connection", "stage", "record", "error", "who must act", "status")
+    for d in data:
+        table.add_row(
+            str(d["id"]), d["connection"], d["stage"], d["record"] or "-", d["error"], d["actor"],
+            d["status"],
+        )  # fmt: skip
+    out.print(table)
+
+
+@dead_app.command("replay")
+def deadletters_replay(
+    ids: Annotated[list[int] | None, typer.Argument()] = None,
+    config: ConfigOpt = None,
+    replay_all: Annotated[bool, typer.Option("--all", help="Replay every open one.")] = False,
+) -> None:
+    """Put dead letters back on their path (after fixing the mapping or the data)."""
+    from sqlalchemy import select
+
+    from bridge.store.tables import DeadLetter
+    from bridge.sync import deadletters
+
+    rt = _celery_dispatch_runtime(config)
+    if replay_all:
+        with rt.sessions() as s:
+            ids = list(s.scalars(select(DeadLetter.id).where(DeadLetter.status == "open")))
+    if not ids:
+        err.print("nothing to replay")
+        return
+    failed = 0
+    for dl_id in ids:
+        try:
+            done = deadletters.replay(rt, dl_id)
+            out.print(f"#{done.dead_letter_id}: {done.what}")
+        except ConfigError as exc:
+            failed += 1
+            err.print(f"[red]#{dl_id}: {exc}[/red]")
+    if failed:
+        raise typer.Exit(1)
+
+
+@stock_app.command("import")
+def stock_import(file: Path, config: ConfigOpt = None) -> None:
+    """Count stock from a CSV (sku,location,quantity) into the ledger."""
+    from bridge.sync.stock_import import import_counts
+
+    rt = _celery_dispatch_runtime(config)
+    try:
+        count = import_counts(rt, file)
+    except BriqueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    out.print(f"{count} count movement(s) written")
+
+
+@mapping_app.command("validate")
+def mapping_validate(files: list[Path]) -> None:
+    """Check mapping files; prints file:line:col for every problem, exits 1 on any."""
+    from bridge.mapping.loader import load_plan
+
+    bad = 0
+    for path in files:
+        try:
+            plan = load_plan(path)
+            out.print(f"{path}: ok (version {plan.version})")
+        except ConfigError as exc:
+            bad += 1
+            err.print(str(exc))
+    if bad:
+        raise typer.Exit(1)
+
+
+@sandbox_app.command("shopify")
+def sandbox_shopify(
+    port: int = 8765,
+    seed: Path | None = None,
+    access_token: str = "sandbox-token",  # noqa: S107 - test double
+    host: str = "127.0.0.1",
+) -> None:
+    """Serve a local Shopify-compatible TEST DOUBLE (GraphQL subset + cost throttle)."""
+    from connectors.shopify.sandbox import serve
+
+    serve(host=host, port=port, seed_path=seed, access_token=access_token)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,115 @@
+"""The web receiver: webhooks in, health out. It writes the inbox and sends ids, nothing more."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from kombu import Connection
+
+from bridge.connector import WebhookRequest
+from bridge.errors import AuthError, ConfigError, DataError
+from bridge.store import db
+from bridge.sync import ingest, status
+from bridge.sync.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"body larger than {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise HTTPException(413, f"body larger than {limit} bytes")
+    return bytes(body)
+
+
+def create_app(rt: Runtime, broker_check: Any = None) -> FastAPI:
+    """``broker_check`` is a callable raising when the broker is unreachable."""
+    app = FastAPI(title="Brique", version="0.1.0", description="Webhook receiver and health.")
+    limit = rt.settings.web.max_body_bytes
+
+    @app.post("/webhooks/{connection}")
+    async def webhook(connection: str, request: Request) -> JSONResponse:
+        conn = rt.settings.connections.get(connection)
+        if conn is None or not conn.enabled:
+            raise HTTPException(404, f"unknown connection {connection!r}")
+        body = await _read_limited(request, limit)
+        hook = WebhookRequest(headers=dict(request.headers), body=body, url=str(request.url))
+        try:
+            result = ingest.receive_webhook(rt, connection, hook)
+        except AuthError as exc:
+            log.warning("webhook_refused", connection=connection, error=str(exc))
+            raise HTTPException(401, "signature refused") from None
+        except DataError as exc:
+            # The sender cannot fix a body we cannot read by retrying: say so once.
+            raise HTTPException(422, str(exc)) from None
+        return JSONResponse(
+            {
+                "accepted": len(result.accepted),
+                "duplicates": result.duplicates,
+                "rejected": result.rejected,
+            }
+        )
+
+    @app.get("/health")
+    def health() -> JSONResponse:
+        report: dict[str, Any] = {"status": "ok"}
+        try:
+            db.ping(rt.engine)
+            report["database"] = {"status": "ok"}
+        except Exception as exc:
+            report["database"] = {"status": "down", "error": type(exc).__name__}
+            report["status"] = "degraded"
+        if broker_check is not None:
+            try:
+                broker_check()
+                report["broker"] = {"status": "ok"}
+            except Exception as exc:
+                report["broker"] = {"status": "down", "error": type(exc).__name__}
+                report["status"] = "degraded"
+        rt.mapping.reload_if_changed()
+        report["mapping"] = {
+            "version": rt.mapping.plan.version,
+            "status": "error" if rt.mapping.error else "ok",
+            "error": rt.mapping.error,
+        }
+        try:
+            report["connections"] = status.connection_status(rt)
+        except Exception as exc:
+            report["connections"] = {"error": type(exc).__name__}
+        if any(c.get("state") == "stopped" for c in report["connections"].values()):
+            report["status"] = "degraded"
+        code = 200 if report["database"]["status"] == "ok" else 503
+        return JSONResponse(report, status_code=code)
+
+    return app
+
+
+def kombu_check(url: str, transport_options: dict[str, Any]) -> Any:
+    def check() -> None:
+        with Connection(url, transport_options=transport_options, connect_timeout=2) as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+
+    return check
+
+
+def build(settings_path: str | None = None) -> FastAPI:
+    """Uvicorn factory: ``uvicorn --factory workers.web:build``."""
+    from bridge import logs
+    from workers.app import app as celery_app
+    from workers.app import broker_options
+    from workers.dispatch import CeleryDispatcher
+
+    logs.configure()
+    settings = celery_app.conf.brique_settings
+    rt = Runtime(settings, CeleryDispatcher(celery_app))
+    if not settings.connections:
+        raise ConfigError("no connections configured")
+    return create_app(rt, kombu_check(settings.resolved_broker_url(), broker_options(settings)))
