@@ -101,7 +101,7 @@ _short_retry = retry(
         lambda e: isinstance(e, TransientError) and not isinstance(e, RateLimited)
     ),
     stop=stop_after_attempt(3),
-    wait=wait_exponential_jitter(initial=0.2, max=2.0),
+    wait=wait_exponential_jitter(multiplier=0.2, max=2.0),
     reraise=True,
 )
 

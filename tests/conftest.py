@@ -42,7 +42,10 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture
 def redis_url() -> str:
     url = make_url(REDIS_URL.replace("redis://", "redis+x://"))
-    need(port_open(url.host or "127.0.0.1", url.port or 6379), f"Redis is not reachable at {REDIS_URL}")
+    need(
+        port_open(url.host or "127.0.0.1", url.port or 6379),
+        f"Redis is not reachable at {REDIS_URL}",
+    )
     return REDIS_URL
 
 
@@ -53,7 +56,7 @@ def rabbitmq_url() -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'brique.sqlite3'}"
     return request.getfixturevalue("postgres_url")

@@ -1,4 +1,4 @@
-"""Test helpers: real services on loopback, real Brique processes, waiting without sleeping blind."""
+"""Test helpers: real services on loopback, real Brique processes, waiting with a deadline."""
 
 from __future__ import annotations
 
@@ -60,7 +60,9 @@ def wait_until(
         if last:
             return last
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate} (last={last!r})")
+    raise AssertionError(
+        f"timed out after {timeout}s waiting for {what or predicate} (last={last!r})"
+    )
 
 
 def unique(prefix: str = "t") -> str:
@@ -99,13 +101,15 @@ class BriqueProcess:
             pass
         self.proc.wait(10)
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 10.0) -> None:
+        """A warm shutdown of the main process, then SIGKILL for whatever is left of the group."""
         if self.proc.poll() is None:
+            self.proc.terminate()
             try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(15)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                self.kill()
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                pass
+        self.kill()
         self._fh.close()
 
     def output(self) -> str:

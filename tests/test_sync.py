@@ -46,7 +46,9 @@ PARIS = "gid://shopify/Location/1"
 
 def sale(seq: int, *lines: tuple[str, str], store: str = "1001", **kw: object) -> Sale:
     return Sale(
-        key=TicketKey(store=store, workstation="01", business_day=date(2026, 11, 23), sequence=str(seq)),
+        key=TicketKey(
+            store=store, workstation="01", business_day=date(2026, 11, 23), sequence=str(seq)
+        ),
         status=kw.pop("status", SaleStatus.COMPLETED),
         currency="EUR",
         lines=tuple(
@@ -64,7 +66,7 @@ def sale(seq: int, *lines: tuple[str, str], store: str = "1001", **kw: object) -
 
 
 @pytest.fixture
-def world(tmp_path: Path, database_url: str):  # noqa: ANN201
+def world(tmp_path: Path, database_url: str):
     mapping = tmp_path / "mapping.yaml"
     mapping.write_text(MAPPING)
     settings = Settings(
@@ -95,7 +97,7 @@ def count_stock(rt: Runtime, sku: str, location: str, qty: str) -> None:
     import_counts(rt, path)
 
 
-def test_sale_lowers_shop_stock_once(world) -> None:  # noqa: ANN001
+def test_sale_lowers_shop_stock_once(world) -> None:
     rt, pos, shop, _ = world
     count_stock(rt, "TSHIRT-RED-M", "PARIS-01", "20")
     assert shop.levels[("TSHIRT-RED-M", PARIS)] == 20
@@ -113,7 +115,7 @@ def test_sale_lowers_shop_stock_once(world) -> None:  # noqa: ANN001
         assert s.scalar(select(func.count()).select_from(SaleRow)) == 1
 
 
-def test_replaying_the_same_ticket_changes_nothing(world) -> None:  # noqa: ANN001
+def test_replaying_the_same_ticket_changes_nothing(world) -> None:
     rt, pos, shop, _ = world
     count_stock(rt, "TSHIRT-RED-M", "PARIS-01", "20")
     pos.pending = [sale(1, ("3600000000017", "2"))]
@@ -130,7 +132,7 @@ def test_replaying_the_same_ticket_changes_nothing(world) -> None:  # noqa: ANN0
     assert shop.levels[("TSHIRT-RED-M", PARIS)] == 18
 
 
-def test_return_restocks_and_cancelled_or_voided_lines_do_not_move(world) -> None:  # noqa: ANN001
+def test_return_restocks_and_cancelled_or_voided_lines_do_not_move(world) -> None:
     rt, pos, shop, _ = world
     count_stock(rt, "TSHIRT-RED-M", "PARIS-01", "20")
     pos.pending = [
@@ -147,7 +149,7 @@ def test_return_restocks_and_cancelled_or_voided_lines_do_not_move(world) -> Non
         assert s.scalar(select(func.count()).select_from(SaleRow)) == 4
 
 
-def test_ten_sales_coalesce_into_one_write(world) -> None:  # noqa: ANN001
+def test_ten_sales_coalesce_into_one_write(world) -> None:
     rt, pos, shop, dispatcher = world
     count_stock(rt, "TSHIRT-RED-M", "PARIS-01", "20")
     before = len(shop.calls)
@@ -162,7 +164,7 @@ def test_ten_sales_coalesce_into_one_write(world) -> None:  # noqa: ANN001
     assert len(pushes) == 2  # one for the count import, one for the ten sales
 
 
-def test_batches_respect_the_connector_maximum(world) -> None:  # noqa: ANN001
+def test_batches_respect_the_connector_maximum(world) -> None:
     rt, pos, shop, _ = world
     pos.pending = [sale(1, *[(f"SKU-{i}", "1") for i in range(7)])]
     ingest.poll(rt, "tills", "sales")
@@ -172,13 +174,13 @@ def test_batches_respect_the_connector_maximum(world) -> None:  # noqa: ANN001
     assert all(q == 0 for q in shop.levels.values())
 
 
-def test_safety_buffer_is_kept_back(world) -> None:  # noqa: ANN001
+def test_safety_buffer_is_kept_back(world) -> None:
     rt, _, shop, _ = world
     count_stock(rt, "TSHIRT-RED-M", "LYON-02", "5")
     assert shop.levels[("TSHIRT-RED-M", "gid://shopify/Location/2")] == 3
 
 
-def test_unmapped_store_goes_to_dead_letters_and_replays(world, tmp_path) -> None:  # noqa: ANN001
+def test_unmapped_store_goes_to_dead_letters_and_replays(world, tmp_path) -> None:
     rt, pos, shop, _ = world
     pos.pending = [sale(1, ("3600000000017", "1"), store="9999")]
     ingest.poll(rt, "tills", "sales")
@@ -200,7 +202,7 @@ def test_unmapped_store_goes_to_dead_letters_and_replays(world, tmp_path) -> Non
     assert ("TSHIRT-RED-M", "gid://shopify/Location/2") in shop.levels
 
 
-def test_refused_item_is_dead_lettered_and_the_rest_written(world) -> None:  # noqa: ANN001
+def test_refused_item_is_dead_lettered_and_the_rest_written(world) -> None:
     rt, pos, shop, _ = world
     shop.refuse_skus = {"GHOST"}
     pos.pending = [sale(1, ("GHOST", "1"), ("3600000000017", "1"))]
@@ -213,7 +215,7 @@ def test_refused_item_is_dead_lettered_and_the_rest_written(world) -> None:  # n
         assert not ghost.dirty and ghost.claimed_by is None and ghost.published_e4 is None
 
 
-def test_transient_failure_keeps_outbox_pending_and_resend_is_idempotent(world) -> None:  # noqa: ANN001
+def test_transient_failure_keeps_outbox_pending_and_resend_is_idempotent(world) -> None:
     rt, pos, shop, dispatcher = world
     count_stock(rt, "TSHIRT-RED-M", "PARIS-01", "20")
     shop.fail_next = [TransientError("503")]
@@ -233,7 +235,7 @@ def test_transient_failure_keeps_outbox_pending_and_resend_is_idempotent(world) 
     assert shop.calls[-1].idempotency_key == out.idempotency_key
 
 
-def test_crash_after_remote_write_resends_same_key_without_double_effect(world) -> None:  # noqa: ANN001
+def test_crash_after_remote_write_resends_same_key_without_double_effect(world) -> None:
     rt, pos, shop, dispatcher = world
     count_stock(rt, "TSHIRT-RED-M", "PARIS-01", "20")
     dispatcher.paused = True
@@ -248,7 +250,7 @@ def test_crash_after_remote_write_resends_same_key_without_double_effect(world) 
     batch_key = None
     real_write = shop.write
 
-    def write_then_crash(sink, batch):  # noqa: ANN001, ANN202
+    def write_then_crash(sink, batch):
         nonlocal batch_key
         batch_key = batch.idempotency_key
         real_write(sink, batch)
@@ -267,7 +269,7 @@ def test_crash_after_remote_write_resends_same_key_without_double_effect(world) 
         assert s.get(OutboxRow, outbox_id).attempts == 2
 
 
-def test_auth_error_stops_the_connection(world) -> None:  # noqa: ANN001
+def test_auth_error_stops_the_connection(world) -> None:
     rt, pos, shop, _ = world
     shop.fail_next = [AuthError("401")]
     pos.pending = [sale(1, ("3600000000017", "1"))]
@@ -280,7 +282,7 @@ def test_auth_error_stops_the_connection(world) -> None:  # noqa: ANN001
     assert push_stock.claim(rt, "webshop") is None
 
 
-def test_rate_limited_is_recorded_as_such(world) -> None:  # noqa: ANN001
+def test_rate_limited_is_recorded_as_such(world) -> None:
     rt, pos, shop, _ = world
     shop.fail_next = [RateLimited("429", retry_after=2)]
     pos.pending = [sale(1, ("3600000000017", "1"))]
@@ -291,17 +293,21 @@ def test_rate_limited_is_recorded_as_such(world) -> None:  # noqa: ANN001
         assert s.scalar(select(OutboxAttempt.outcome)) == "rate_limited"
 
 
-def test_echo_of_our_own_write_is_dropped_and_drift_is_corrected(world) -> None:  # noqa: ANN001
+def test_echo_of_our_own_write_is_dropped_and_drift_is_corrected(world) -> None:
     rt, _, shop, _ = world
     count_stock(rt, "TSHIRT-RED-M", "PARIS-01", "20")
     calls = len(shop.calls)
     from bridge.connector import InboundEvent
 
     echo = InboundEvent(
-        key="hook-1", kind="level", payload={"sku": "TSHIRT-RED-M", "location": PARIS, "available": "20"}
+        key="hook-1",
+        kind="level",
+        payload={"sku": "TSHIRT-RED-M", "location": PARIS, "available": "20"},
     )
     drift = InboundEvent(
-        key="hook-2", kind="level", payload={"sku": "TSHIRT-RED-M", "location": PARIS, "available": "7"}
+        key="hook-2",
+        kind="level",
+        payload={"sku": "TSHIRT-RED-M", "location": PARIS, "available": "7"},
     )
     with rt.transaction() as s:
         stored = ingest._store(s, "webshop", [echo, drift])
@@ -315,7 +321,7 @@ def test_echo_of_our_own_write_is_dropped_and_drift_is_corrected(world) -> None:
     assert shop.levels[("TSHIRT-RED-M", PARIS)] == 20
 
 
-def test_reconciliation_repairs_a_hand_edit(world) -> None:  # noqa: ANN001
+def test_reconciliation_repairs_a_hand_edit(world) -> None:
     rt, _, shop, _ = world
     count_stock(rt, "TSHIRT-RED-M", "PARIS-01", "20")
     shop.levels[("TSHIRT-RED-M", PARIS)] = Decimal(3)

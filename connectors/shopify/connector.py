@@ -1,0 +1,542 @@
+"""The Shopify connector: stock out through ``inventorySetQuantities``, orders and levels in.
+
+Brique is the source of truth for the quantities it publishes, so stock goes out as absolute
+values with compare-and-swap (``changeFromQuantity``) and an ``@idempotent`` key per chunk:
+a replayed batch is recognised by Shopify instead of being applied twice, and a quantity that
+moved under us is re-read and overwritten once. SKUs are resolved to inventory items once and
+remembered in the binding table.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+
+from bridge.connector import (
+    Capability,
+    Connector,
+    ConnectorConfig,
+    ConnectorContext,
+    ConnectorInfo,
+    InboundEvent,
+    StockWrite,
+    WebhookRequest,
+    WriteBatch,
+    WriteResult,
+)
+from bridge.errors import AuthError, ConfigError, DataError, TransientError
+from bridge.model.base import Record
+from connectors.shopify.graphql import AdminGraphQL
+from connectors.shopify.payloads import (
+    INVENTORY_ITEM_ENTITY,
+    INVENTORY_LEVELS_UPDATE,
+    ORDERS_CREATE,
+    decode_inventory_level,
+    decode_order,
+    parse_timestamp,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_STOCK_BATCH = 250
+QUANTITY_LIMIT = 1_000_000_000
+"""Shopify refuses quantities beyond +/- one billion (INVALID_QUANTITY_TOO_HIGH / _LOW)."""
+SKU_LOOKUP_CHUNK = 100
+SKU_QUERY_MAX_CHARS = 2_000
+LEVELS_PER_QUERY = 100
+MAX_CHUNK_ATTEMPTS = 4
+STALE_CODES = frozenset({"CHANGE_FROM_QUANTITY_STALE", "COMPARE_QUANTITY_STALE"})
+
+SHOP_QUERY = "query BriqueCheck { shop { name } }"
+
+SKU_LOOKUP_QUERY = """
+query BriqueSkuLookup($first: Int!, $after: String, $query: String!) {
+  productVariants(first: $first, after: $after, query: $query) {
+    nodes { sku inventoryItem { id } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+SET_QUANTITIES_MUTATION = """
+mutation BriqueSetStock($input: InventorySetQuantitiesInput!, $idempotencyKey: String!) {
+  inventorySetQuantities(input: $input) @idempotent(key: $idempotencyKey) {
+    inventoryAdjustmentGroup { createdAt reason referenceDocumentUri }
+    userErrors { code field message }
+  }
+}
+"""
+
+
+class ShopifyConfig(ConnectorConfig):
+    """One shop's Admin API access. Secrets are ``SecretStr``: they never print nor log."""
+
+    shop_url: str
+    """``https://<shop>.myshopify.com``, or the local sandbox, e.g. ``http://127.0.0.1:8765``."""
+    access_token: SecretStr
+    webhook_secret: SecretStr | None = None
+    """The app's client secret, which signs webhooks."""
+    api_version: str = "2026-01"
+    stock_batch_size: int = Field(default=MAX_STOCK_BATCH, ge=1, le=MAX_STOCK_BATCH)
+    reason: str = "correction"
+    cost_restore_rate: float = Field(default=100.0, gt=0)
+    """Points per second of the shop's plan (100 Standard, 200 Advanced, 1000 Plus); the first
+    response's throttleStatus replaces it."""
+
+    @field_validator("shop_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("shop_url must look like https://your-shop.myshopify.com")
+        return value
+
+    @property
+    def graphql_url(self) -> str:
+        return f"{self.shop_url}/admin/api/{self.api_version}/graphql.json"
+
+    @property
+    def store(self) -> str:
+        """The shop's host, used as the ``store`` of web sales' ticket keys."""
+        return urlsplit(self.shop_url).netloc
+
+
+@dataclass
+class _Entry:
+    """One stock write ready to send: its key, item GID, quantities as ints."""
+
+    key: str
+    sku: str
+    location: str
+    quantity: int
+    change_from: int | None
+    item: str = ""
+
+    def as_input(self) -> dict[str, Any]:
+        return {
+            "inventoryItemId": self.item,
+            "locationId": self.location,
+            "quantity": self.quantity,
+            "changeFromQuantity": self.change_from,
+        }
+
+
+class ShopifyConnector(Connector):
+    """Publishes stock to a Shopify shop and reads its orders and inventory webhooks."""
+
+    info = ConnectorInfo(
+        name="shopify",
+        kind="shop",
+        version="0.1.0",
+        capabilities=frozenset(
+            {
+                Capability.WRITE_STOCK,
+                Capability.READ_STOCK,
+                Capability.WEBHOOKS,
+                Capability.READ_ORDERS,
+            }
+        ),
+        config_model=ShopifyConfig,
+        description="Shopify Admin GraphQL: stock out (inventorySetQuantities), orders in.",
+        batch_limits={"stock": MAX_STOCK_BATCH},
+    )
+    config: ShopifyConfig
+
+    def __init__(
+        self,
+        config: ConnectorConfig,
+        context: ConnectorContext,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(config, context)
+        self.graphql = AdminGraphQL(
+            self.config.graphql_url,
+            self.config.access_token,
+            restore_rate=self.config.cost_restore_rate,
+            user_agent=f"brique-shopify/{self.info.version}",
+            clock=clock,
+            sleep=sleep,
+        )
+
+    def __repr__(self) -> str:
+        return f"ShopifyConnector({self.context.connection!r}, {self.config.shop_url!r})"
+
+    # -- connection -----------------------------------------------------------------------
+
+    def check(self) -> None:
+        data = self.graphql.execute(SHOP_QUERY, what="shopify check")
+        shop = data.get("shop")
+        if not isinstance(shop, dict) or not shop.get("name"):
+            raise ConfigError(f"{self.config.shop_url} answered without a shop")
+
+    def close(self) -> None:
+        self.graphql.close()
+
+    # -- stock out ------------------------------------------------------------------------
+
+    def write(self, sink: str, batch: WriteBatch) -> WriteResult:
+        """Set absolute quantities, one mutation per chunk; refused items land in ``failed``."""
+        if sink != "stock":
+            raise DataError(f"shopify has no sink {sink!r}")
+        result = WriteResult()
+        size = self.config.stock_batch_size
+        # Chunks follow the batch's positions, so a replayed batch sends the same chunk under
+        # the same idempotency key even if some items are refused this time.
+        chunks: list[dict[str, _Entry]] = [{} for _ in range((len(batch.items) + size - 1) // size)]
+        for position, raw in enumerate(batch.items):
+            entry = self._entry(raw, position, result)
+            if entry is not None:
+                chunks[position // size][entry.key] = entry  # a later duplicate wins
+        items, failures = self._resolve(
+            {e.sku for chunk in chunks for e in chunk.values()}, "write"
+        )
+        for index, chunk in enumerate(chunks):
+            pending: list[_Entry] = []
+            for entry in chunk.values():
+                if entry.sku in failures:
+                    result.failed[entry.key] = failures[entry.sku]
+                else:
+                    entry.item = items[entry.sku]
+                    pending.append(entry)
+            if pending:
+                self._write_chunk(batch, index, pending, result)
+        return result
+
+    def _entry(self, raw: Record, position: int, result: WriteResult) -> _Entry | None:
+        try:
+            if isinstance(raw, StockWrite):
+                item = raw
+            else:
+                data = raw.model_dump() if isinstance(raw, BaseModel) else raw
+                item = StockWrite.model_validate(data)
+        except ValidationError as exc:
+            raise DataError(f"stock batch item {position} is not a stock write: {exc}") from exc
+        key = f"{item.sku}@{item.location}"
+        try:
+            quantity = _whole(item.quantity, "quantity")
+            change_from = None if item.previous is None else _whole(item.previous, "previous")
+        except DataError as exc:
+            result.failed[key] = str(exc)
+            return None
+        return _Entry(key, item.sku, item.location, quantity, change_from)
+
+    def _write_chunk(
+        self, batch: WriteBatch, index: int, pending: list[_Entry], result: WriteResult
+    ) -> None:
+        """Send one chunk; on userErrors drop the refused items, refresh stale ones, resend."""
+        key = f"{batch.idempotency_key}-{index}"
+        refreshed = False
+        for attempt in range(1, MAX_CHUNK_ATTEMPTS + 1):
+            variables = {"input": self._set_input(batch, pending), "idempotencyKey": key}
+            data = self.graphql.execute(
+                SET_QUANTITIES_MUTATION,
+                variables,
+                what=f"shopify inventorySetQuantities ({len(pending)} items)",
+            )
+            payload = data.get("inventorySetQuantities") or {}
+            errors = payload.get("userErrors") or []
+            if not errors:
+                result.written += len(pending)
+                for entry in pending:
+                    result.observed[entry.key] = Decimal(entry.quantity)
+                return
+            stale, refused, unattributed = self._sort_errors(errors, len(pending))
+            if unattributed:
+                if any(e.get("code") == "IDEMPOTENCY_CONCURRENT_REQUEST" for e in unattributed):
+                    raise TransientError("shopify: the same stock chunk is still being applied")
+                message = "shopify refused the chunk: " + "; ".join(
+                    _user_error_text(e) for e in unattributed
+                )
+                for entry in pending:
+                    result.failed[entry.key] = message
+                return
+            for position, error in refused.items():
+                result.failed[pending[position].key] = _user_error_text(error)
+            if stale and refreshed:
+                for position in stale:
+                    result.failed[pending[position].key] = (
+                        "quantity changed again in Shopify while being overwritten"
+                    )
+            dropped = set(refused) | (stale if refreshed else set())
+            pending = [e for i, e in enumerate(pending) if i not in dropped]
+            if stale and not refreshed:
+                # Brique owns these quantities: read what Shopify holds now and overwrite it.
+                self._refresh(pending)
+                refreshed = True
+            if not pending or attempt == MAX_CHUNK_ATTEMPTS:
+                break
+            # A new input needs a new key; derived from the input so a replay finds it again.
+            next_input = self._set_input(batch, pending)
+            key = f"{batch.idempotency_key}-{index}-{_fingerprint(next_input)}"
+            log.info(
+                "shopify stock chunk %d: retrying %d items (attempt %d)",
+                index,
+                len(pending),
+                attempt,
+            )
+        for entry in pending:
+            result.failed[entry.key] = f"shopify kept refusing this chunk ({attempt} attempts)"
+
+    def _set_input(self, batch: WriteBatch, pending: Sequence[_Entry]) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": "available",
+            "reason": self.config.reason,
+            "quantities": [entry.as_input() for entry in pending],
+        }
+        if batch.reference:
+            data["referenceDocumentUri"] = f"gid://brique/Ticket/{quote(batch.reference, safe='')}"
+        return data
+
+    @staticmethod
+    def _sort_errors(
+        errors: list[dict[str, Any]], count: int
+    ) -> tuple[set[int], dict[int, dict[str, Any]], list[dict[str, Any]]]:
+        stale: set[int] = set()
+        refused: dict[int, dict[str, Any]] = {}
+        unattributed: list[dict[str, Any]] = []
+        for error in errors:
+            position = _quantity_index(error.get("field"))
+            if position is None or position >= count:
+                unattributed.append(error)
+            elif error.get("code") in STALE_CODES:
+                stale.add(position)
+            else:
+                refused[position] = error
+        stale -= set(refused)
+        return stale, refused, unattributed
+
+    def _refresh(self, pending: list[_Entry]) -> None:
+        current = self._read_levels([(e.item, e.location) for e in pending])
+        for entry in pending:
+            entry.change_from = current.get((entry.item, entry.location))
+
+    # -- stock in -------------------------------------------------------------------------
+
+    def read_stock(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Decimal]:
+        """Available quantity per (sku, location GID), for reconciliation.
+
+        Unknown SKUs and pairs not stocked in Shopify are left out of the answer.
+        """
+        items, failures = self._resolve({sku for sku, _ in pairs}, "read")
+        for sku, message in failures.items():
+            log.info("shopify read_stock: %s (%s)", sku, message)
+        wanted = [(sku, location) for sku, location in pairs if sku in items]
+        levels = self._read_levels([(items[sku], location) for sku, location in wanted])
+        found: dict[tuple[str, str], Decimal] = {}
+        for sku, location in wanted:
+            value = levels.get((items[sku], location))
+            if value is not None:
+                found[(sku, location)] = Decimal(value)
+        return found
+
+    def _read_levels(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int | None]:
+        """``available`` per (item GID, location GID), several items per query with aliases."""
+        unique = list(dict.fromkeys(pairs))
+        found: dict[tuple[str, str], int | None] = {}
+        for start in range(0, len(unique), LEVELS_PER_QUERY):
+            part = unique[start : start + LEVELS_PER_QUERY]
+            params = ", ".join(f"$i{n}: ID!, $l{n}: ID!" for n in range(len(part)))
+            fields = "\n".join(
+                f"  q{n}: inventoryItem(id: $i{n}) {{ inventoryLevel(locationId: $l{n}) "
+                '{ quantities(names: ["available"]) { name quantity } } }'
+                for n in range(len(part))
+            )
+            variables: dict[str, Any] = {}
+            for n, (item, location) in enumerate(part):
+                variables[f"i{n}"] = item
+                variables[f"l{n}"] = location
+            data = self.graphql.execute(
+                f"query BriqueLevels({params}) {{\n{fields}\n}}",
+                variables,
+                what=f"shopify inventory levels ({len(part)})",
+            )
+            for n, pair in enumerate(part):
+                found[pair] = _available(data.get(f"q{n}"))
+        return found
+
+    # -- SKU resolution -------------------------------------------------------------------
+
+    def _resolve(self, skus: Iterable[str], purpose: str) -> tuple[dict[str, str], dict[str, str]]:
+        """SKU -> InventoryItem GID from the bindings, else from Shopify in bulk (then bound)."""
+        bindings = self.context.bindings
+        found: dict[str, str] = {}
+        missing: list[str] = []
+        for sku in sorted(set(skus)):
+            external = bindings.get_external(INVENTORY_ITEM_ENTITY, sku)
+            if external:
+                found[sku] = external
+            else:
+                missing.append(sku)
+        failures: dict[str, str] = {}
+        for chunk in _sku_chunks(missing):
+            matches = self._lookup(chunk)
+            for sku in chunk:
+                ids = matches.get(sku, set())
+                if not ids:
+                    failures[sku] = f"SKU {sku!r} not found in Shopify"
+                elif len(ids) > 1:
+                    failures[sku] = (
+                        f"SKU {sku!r} is shared by {len(ids)} Shopify variants; make it unique"
+                    )
+                else:
+                    (external,) = ids
+                    bindings.put(INVENTORY_ITEM_ENTITY, sku, external)
+                    found[sku] = external
+        if missing:
+            log.info(
+                "shopify %s: resolved %d of %d new SKUs",
+                purpose,
+                len(missing) - len(failures),
+                len(missing),
+            )
+        return found, failures
+
+    def _lookup(self, chunk: Sequence[str]) -> dict[str, set[str]]:
+        wanted = set(chunk)
+        search = " OR ".join(f"sku:{_search_value(sku)}" for sku in chunk)
+        matches: dict[str, set[str]] = {}
+        after: str | None = None
+        while True:
+            data = self.graphql.execute(
+                SKU_LOOKUP_QUERY,
+                {"first": min(MAX_STOCK_BATCH, len(chunk)), "after": after, "query": search},
+                what=f"shopify SKU lookup ({len(chunk)})",
+            )
+            connection = data.get("productVariants") or {}
+            for node in connection.get("nodes") or ():
+                sku = (node or {}).get("sku")
+                item = ((node or {}).get("inventoryItem") or {}).get("id")
+                # Shopify's search is looser than equality: keep exact matches only.
+                if sku in wanted and item:
+                    matches.setdefault(sku, set()).add(item)
+            page = connection.get("pageInfo") or {}
+            if not page.get("hasNextPage") or not page.get("endCursor"):
+                return matches
+            after = page["endCursor"]
+
+    # -- webhooks -------------------------------------------------------------------------
+
+    def verify_webhook(self, request: WebhookRequest) -> None:
+        """Check ``X-Shopify-Hmac-Sha256`` over the raw body with the app's secret."""
+        if self.config.webhook_secret is None:
+            raise ConfigError("shopify webhook_secret is not configured")
+        signature = request.header("X-Shopify-Hmac-Sha256")
+        if not signature:
+            raise AuthError("shopify webhook without X-Shopify-Hmac-Sha256")
+        digest = hmac.new(
+            self.config.webhook_secret.get_secret_value().encode(), request.body, hashlib.sha256
+        ).digest()
+        expected = base64.b64encode(digest)
+        if not hmac.compare_digest(expected, signature.strip().encode()):
+            raise AuthError("shopify webhook signature does not match")
+
+    def parse_webhook(self, request: WebhookRequest) -> list[InboundEvent]:
+        """One event keyed by the delivery id, so a redelivery is dropped by the inbox."""
+        key = request.header("X-Shopify-Webhook-Id") or request.header("X-Shopify-Event-Id")
+        if not key:
+            raise DataError("shopify webhook without X-Shopify-Webhook-Id or X-Shopify-Event-Id")
+        topic = request.header("X-Shopify-Topic")
+        if not topic:
+            raise DataError("shopify webhook without X-Shopify-Topic")
+        try:
+            payload = json.loads(request.body)
+        except ValueError as exc:
+            raise DataError(f"shopify webhook {key}: body is not JSON") from exc
+        if not isinstance(payload, dict):
+            raise DataError(f"shopify webhook {key}: body is not a JSON object")
+        return [
+            InboundEvent(
+                key=key.strip(),
+                kind=topic.strip(),
+                payload=payload,
+                occurred_at=parse_timestamp(request.header("X-Shopify-Triggered-At")),
+            )
+        ]
+
+    def decode(self, event: InboundEvent) -> list[Record]:
+        if event.kind == INVENTORY_LEVELS_UPDATE:
+            return list(
+                decode_inventory_level(
+                    event.payload,
+                    lambda item: self.context.bindings.get_internal(INVENTORY_ITEM_ENTITY, item),
+                )
+            )
+        if event.kind == ORDERS_CREATE:
+            return list(decode_order(event.payload, self.config.store))
+        raise DataError(f"shopify topic not handled: {event.kind!r}")
+
+
+def _whole(value: Decimal, what: str) -> int:
+    if not value.is_finite() or value != value.to_integral_value():
+        raise DataError(f"{what} {value} is not a whole number; Shopify counts units")
+    number = int(value)
+    if abs(number) > QUANTITY_LIMIT:
+        raise DataError(f"{what} {number} is beyond Shopify's +/-{QUANTITY_LIMIT:,}")
+    return number
+
+
+def _quantity_index(field: Any) -> int | None:
+    """The item a userError's ``field`` path points at, e.g. ["input","quantities","3",...]."""
+    if not isinstance(field, list):
+        return None
+    for position, part in enumerate(field[:-1]):
+        if part == "quantities":
+            try:
+                return int(field[position + 1])
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def _user_error_text(error: dict[str, Any]) -> str:
+    code = error.get("code") or "ERROR"
+    return f"{code}: {error.get('message') or 'refused by Shopify'}"
+
+
+def _fingerprint(data: Any) -> str:
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _available(item: Any) -> int | None:
+    level = item.get("inventoryLevel") if isinstance(item, dict) else None
+    if not isinstance(level, dict):
+        return None
+    for quantity in level.get("quantities") or ():
+        if quantity.get("name") == "available":
+            value = quantity.get("quantity")
+            return int(value) if value is not None else None
+    return None
+
+
+def _search_value(sku: str) -> str:
+    """A SKU quoted for Shopify's search syntax (backslash escapes quotes and backslashes)."""
+    return "'" + sku.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _sku_chunks(skus: Sequence[str]) -> Iterable[list[str]]:
+    chunk: list[str] = []
+    length = 0
+    for sku in skus:
+        term = len(_search_value(sku)) + len("sku: OR ")
+        if chunk and (len(chunk) >= SKU_LOOKUP_CHUNK or length + term > SKU_QUERY_MAX_CHARS):
+            yield chunk
+            chunk, length = [], 0
+        chunk.append(sku)
+        length += term
+    if chunk:
+        yield chunk
