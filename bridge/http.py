@@ -58,28 +58,39 @@ def classify_response(response: requests.Response, what: str = "") -> None:
 class RateLimiter:
     """A token bucket shared by the calls of one connection: waits instead of failing."""
 
+    _EPSILON = 1e-9
+    _MIN_SLEEP = 0.001
+
     def __init__(
-        self, rate: float, burst: float | None = None, clock: Callable[[], float] = time.monotonic
-    ):
+        self,
+        rate: float,
+        burst: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
         self.rate = float(rate)
         self.capacity = float(burst if burst is not None else rate)
         self._tokens = self.capacity
-        self._clock = clock
         self._last = clock()
-        self._lock = threading.Lock()
 
     def acquire(self, cost: float = 1.0, sleep: Callable[[float], None] = time.sleep) -> float:
-        """Take ``cost`` tokens, sleeping as needed; returns the seconds waited."""
+        """Take ``cost`` tokens, sleeping as needed; returns the seconds waited.
+
+        A cost above the bucket's capacity is charged as a full bucket, so the call still
+        happens (the remote decides) instead of waiting forever.
+        """
+        cost = min(float(cost), self.capacity)
         waited = 0.0
         while True:
             with self._lock:
                 now = self._clock()
                 self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
                 self._last = now
-                if self._tokens >= cost:
-                    self._tokens -= cost
+                if self._tokens + self._EPSILON >= cost:
+                    self._tokens = max(0.0, self._tokens - cost)
                     return waited
-                need = (cost - self._tokens) / self.rate
+                need = max(self._MIN_SLEEP, (cost - self._tokens) / self.rate)
             sleep(need)
             waited += need
 
@@ -88,6 +99,12 @@ class RateLimiter:
         with self._lock:
             self._tokens = min(self.capacity, max(0.0, float(available)))
             self._last = self._clock()
+
+    def resize(self, capacity: float, rate: float) -> None:
+        """Adopt the remote's bucket size and refill rate (a plan change, a bigger shop)."""
+        with self._lock:
+            self.capacity, self.rate = float(capacity), float(rate)
+            self._tokens = min(self._tokens, self.capacity)
 
 
 def build_session(user_agent: str = "brique") -> requests.Session:

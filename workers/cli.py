@@ -104,28 +104,34 @@ def run(config: ConfigOpt = None, concurrency: int = 2) -> None:
         + " (Ctrl-C to stop)"
     )
 
-    def stop(*_: Any) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-        deadline = time.monotonic() + 10
-        for child in children:
-            try:
-                child.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-        raise typer.Exit(0)
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(signal.SIGTERM))
+    signal.signal(signal.SIGINT, lambda *_: stopping.append(signal.SIGINT))
+    failed = None
+    while not stopping and failed is None:
+        failed = next((c for c in children if c.poll() is not None), None)
+        time.sleep(0.2)
+    if failed is not None:
+        err.print(f"[red]a Brique process exited ({' '.join(failed.args[3:5])}); stopping[/red]")
+    _stop_all(children)
+    raise typer.Exit(1 if failed is not None else 0)
 
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        while True:
-            for child in children:
-                if child.poll() is not None:
-                    err.print(f"[red]a Brique process exited ({child.args[3:5]}); stopping[/red]")
-                    stop()
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        stop()
+
+def _stop_all(children: list[subprocess.Popen[bytes]], grace: float = 15.0) -> None:
+    """Warm shutdown for every child (tasks in flight finish), then SIGKILL what is left.
+
+    Killing is safe: every effect is idempotent and the sweeper re-dispatches what was lost.
+    """
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    deadline = time.monotonic() + grace
+    for child in children:
+        try:
+            child.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
 @app.command()

@@ -268,7 +268,7 @@ class AdminGraphQL:
 
     def _acquire(self, cost: float) -> None:
         # A query dearer than the whole bucket could never be paid for; charge the bucket.
-        waited = self.limiter.acquire(min(cost, self.limiter.capacity), sleep=self._sleep)
+        waited = self.limiter.acquire(cost, sleep=self._sleep)
         if waited:
             log.debug("waited %.2fs for %s cost points", waited, cost)
 
@@ -295,9 +295,7 @@ class AdminGraphQL:
                 or status.maximum_available != self.limiter.capacity
             )
         ):
-            self.limiter = RateLimiter(
-                status.restore_rate, burst=status.maximum_available, clock=self._clock
-            )
+            self.limiter.resize(status.maximum_available, status.restore_rate)
         self.limiter.drain(status.currently_available)
         return status
 
