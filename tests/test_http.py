@@ -27,7 +27,13 @@ class FakeClock:
 
 @pytest.mark.parametrize(
     ("status", "error"),
-    [(401, AuthError), (403, AuthError), (404, ConfigError), (422, DataError), (503, TransientError)],
+    [
+        (401, AuthError),
+        (403, AuthError),
+        (404, ConfigError),
+        (422, DataError),
+        (503, TransientError),
+    ],
 )
 @responses.activate
 def test_statuses_become_taxonomy_errors(status: int, error: type[Exception]) -> None:
