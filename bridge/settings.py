@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from bridge.errors import ConfigError
-from bridge.yamlio import load_model
+from bridge.logs import redact, redact_text
+from bridge.yamlio import LocatedError, Problem, YamlConfigError, load_yaml, validate
 
 _ENV = re.compile(r"\$\{([A-Z0-9_]+)\}")
+SCHEDULES = ("poll", "reconcile_stock")
 
 
 class ConnectionSettings(BaseModel):
@@ -31,14 +36,28 @@ class ConnectionSettings(BaseModel):
     schedules: dict[str, float] = Field(default_factory=dict)
     """Task name -> period in seconds, e.g. ``{"poll": 2, "reconcile_stock": 300}``."""
 
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # ``config`` holds secrets as plain text (after ${VAR} expansion): never print them.
+        for name, value in super().__repr_args__():
+            yield name, redact(value) if name == "config" else value
+
     @field_validator("schedules")
     @classmethod
     def _known_schedules(cls, value: dict[str, float]) -> dict[str, float]:
         for name, period in value.items():
-            if name not in ("poll", "reconcile_stock"):
-                raise ValueError(f"unknown schedule {name!r}: use 'poll' or 'reconcile_stock'")
+            if name not in SCHEDULES:
+                hint = "".join(
+                    f" (did you mean {m!r}?)" for m in get_close_matches(name, SCHEDULES, 1)
+                )
+                raise LocatedError(
+                    f"unknown schedule {name!r}{hint}: use 'poll' or 'reconcile_stock'",
+                    (name,),
+                    on_key=True,
+                )
             if period <= 0:
-                raise ValueError(f"schedule {name!r} must be a positive number of seconds")
+                raise LocatedError(
+                    f"schedule {name!r} must be a positive number of seconds", (name,)
+                )
         return value
 
 
@@ -84,6 +103,10 @@ class Settings(BaseModel):
     sandboxes: list[SandboxSettings] = Field(default_factory=list)
     source: Path | None = None
 
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            yield name, redact_text(value) if isinstance(value, str) else value
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -107,21 +130,33 @@ class Settings(BaseModel):
             raise ConfigError(f"unknown connection {name!r} (configured: {known})") from None
 
 
-def _expand(value: Any) -> Any:
-    if isinstance(value, str):
+def _expand(node: Any, path: Path, problems: list[Problem], where: str = "") -> None:
+    """Replace ``${NAME}`` in every string of the parsed file, in place (positions are kept).
 
-        def repl(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in os.environ:
-                raise ConfigError(f"environment variable {name} is not set")
-            return os.environ[name]
-
-        return _ENV.sub(repl, value)
-    if isinstance(value, dict):
-        return {k: _expand(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_expand(v) for v in value]
-    return value
+    Every unset variable becomes a problem at the line and column of the value using it.
+    """
+    if isinstance(node, CommentedMap):
+        items: list[tuple[Any, Any]] = list(node.items())
+    elif isinstance(node, CommentedSeq):
+        items = list(enumerate(node))
+    else:
+        return
+    for key, value in items:
+        here = f"{where}.{key}" if where else str(key)
+        if isinstance(value, str):
+            missing = [m for m in _ENV.findall(value) if m not in os.environ]
+            if not missing:
+                node[key] = _ENV.sub(lambda m: os.environ[m.group(1)], value)
+                continue
+            line, col = node.lc.value(key) if isinstance(node, CommentedMap) else node.lc.item(key)
+            problems.extend(
+                Problem(
+                    str(path), line + 1, col + 1, f"{here}: environment variable {name} is not set"
+                )
+                for name in dict.fromkeys(missing)
+            )
+        else:
+            _expand(value, path, problems, here)
 
 
 def _resolve(base: Path, path: Path | None) -> Path | None:
@@ -133,7 +168,15 @@ def _resolve(base: Path, path: Path | None) -> Path | None:
 def load_settings(path: Path | str | None = None) -> Settings:
     """Load settings from ``path`` or ``$BRIQUE_CONFIG``; env vars override URLs."""
     path = Path(path or os.environ.get("BRIQUE_CONFIG", "config/demo.yaml"))
-    settings = load_model(path, Settings)
+    data = load_yaml(path)
+    problems: list[Problem] = []
+    _expand(data, path, problems)
+    try:
+        settings = validate(data, path, Settings)
+    except YamlConfigError as exc:
+        problems += exc.problems
+    if problems:
+        raise YamlConfigError(sorted(problems, key=lambda p: (p.line, p.column)))
     base = path.parent.resolve()
     updates: dict[str, Any] = {
         "data_dir": _resolve(base, settings.data_dir),
@@ -144,7 +187,7 @@ def load_settings(path: Path | str | None = None) -> Settings:
             s.model_copy(update={"seed": _resolve(base, s.seed)}) for s in settings.sandboxes
         ],
         "connections": {
-            name: conn.model_copy(update={"config": _expand(_plain(conn.config))})
+            name: conn.model_copy(update={"config": _plain(conn.config)})
             for name, conn in settings.connections.items()
         },
     }

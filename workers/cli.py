@@ -20,7 +20,11 @@ from bridge.connector import ConnectorContext, Rejection
 from bridge.errors import BriqueError, ConfigError
 from bridge.settings import Settings, load_settings
 
-app = typer.Typer(help="Brique: the missing brick between your tills and your web shop.")
+app = typer.Typer(
+    help="Brique: the missing brick between your tills and your web shop.",
+    # A crash must not print local variables: settings hold tokens and passwords.
+    pretty_exceptions_show_locals=False,
+)
 db_app = typer.Typer(help="The state store.")
 connectors_app = typer.Typer(help="Installed connectors.")
 dead_app = typer.Typer(help="Dead letters: what could not be processed, and replay.")
@@ -44,29 +48,44 @@ out = Console()
 err = Console(stderr=True)
 
 
+def _error(text: str) -> None:
+    """An error on stderr, verbatim: one ``file:line: message`` per line, never re-wrapped
+    nor read as rich markup (messages hold brackets and long paths)."""
+    err.print(text, style="red", markup=False, highlight=False, soft_wrap=True)
+
+
 def _settings(config: Path | None) -> Settings:
     if config is not None:
         os.environ["BRIQUE_CONFIG"] = str(config.resolve())
     try:
         return load_settings(config)
     except ConfigError as exc:
-        err.print(f"[red]configuration error[/red]\n{exc}")
+        _error(f"configuration error\n{exc}")
         raise typer.Exit(2) from None
 
 
-def _runtime(config: Path | None):
+def _runtime(config: Path | None, dispatcher: Any = None):
     from bridge.sync.runtime import Runtime
 
-    return Runtime(_settings(config))
+    settings = _settings(config)
+    try:
+        return Runtime(settings, dispatcher(settings) if dispatcher else None)
+    except ConfigError as exc:  # e.g. the mapping file is broken
+        _error(f"configuration error\n{exc}")
+        raise typer.Exit(2) from None
+
+
+def _celery_dispatcher(settings: Settings):
+    # A Celery app for *these* settings: workers.app's module-level app was configured from
+    # whatever $BRIQUE_CONFIG said when it was first imported.
+    from workers.app import create_app
+    from workers.dispatch import CeleryDispatcher
+
+    return CeleryDispatcher(create_app(settings))
 
 
 def _celery_dispatch_runtime(config: Path | None):
-    settings = _settings(config)
-    from bridge.sync.runtime import Runtime
-    from workers.app import app as celery_app
-    from workers.dispatch import CeleryDispatcher
-
-    return Runtime(settings, CeleryDispatcher(celery_app))
+    return _runtime(config, _celery_dispatcher)
 
 
 @app.command()
@@ -186,6 +205,7 @@ def web(config: ConfigOpt = None) -> None:
         host=settings.web.host,
         port=settings.web.port,
         log_level="info",
+        log_config=None,  # uvicorn's loggers go through logs.configure(): JSON, redacted
     )
 
 
@@ -254,12 +274,17 @@ def inspect(
     """Print the canonical records FILE produces, one JSON line each. Writes nothing."""
     from bridge.model import SaleBody
 
-    cls = registry.get(connector).cls
+    logs.configure("WARNING")  # stdout carries the records only
+    try:
+        cls = registry.get(connector).cls
+    except ConfigError as exc:
+        _error(str(exc))
+        raise typer.Exit(2) from None
     conn = cls.from_settings({}, ConnectorContext(connection=f"inspect:{connector}"))
     failures = 0
     try:
         with file.open("rb") as fh:
-            for item in conn.parse_document(file.name, fh):
+            for item in conn.parse_document(str(file), fh):
                 if isinstance(item, Rejection):
                     failures += 1
                     print(
@@ -272,7 +297,7 @@ def inspect(
                     else:
                         print(body.model_dump_json())
     except (BriqueError, OSError) as exc:
-        err.print(f"[red]{exc}[/red]")
+        _error(str(exc))
         raise typer.Exit(1) from None
     if failures:
         raise typer.Exit(1)
@@ -372,7 +397,7 @@ def deadletters_replay(
             out.print(f"#{done.dead_letter_id}: {done.what}")
         except ConfigError as exc:
             failed += 1
-            err.print(f"[red]#{dl_id}: {exc}[/red]")
+            _error(f"#{dl_id}: {exc}")
     if failed:
         raise typer.Exit(1)
 
@@ -386,7 +411,7 @@ def stock_import(file: Path, config: ConfigOpt = None) -> None:
     try:
         count = import_counts(rt, file)
     except BriqueError as exc:
-        err.print(f"[red]{exc}[/red]")
+        _error(str(exc))
         raise typer.Exit(1) from None
     out.print(f"{count} count movement(s) written")
 
@@ -403,7 +428,7 @@ def mapping_validate(files: list[Path]) -> None:
             out.print(f"{path}: ok (version {plan.version})")
         except ConfigError as exc:
             bad += 1
-            err.print(str(exc))
+            _error(str(exc))
     if bad:
         raise typer.Exit(1)
 

@@ -8,6 +8,7 @@ import structlog
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from kombu import Connection
+from starlette.concurrency import run_in_threadpool
 
 from bridge.connector import WebhookRequest
 from bridge.errors import AuthError, ConfigError, DataError
@@ -43,13 +44,19 @@ def create_app(rt: Runtime, broker_check: Any = None) -> FastAPI:
         body = await _read_limited(request, limit)
         hook = WebhookRequest(headers=dict(request.headers), body=body, url=str(request.url))
         try:
-            result = ingest.receive_webhook(rt, connection, hook)
+            # Database work off the event loop: a slow or locked database must not stall
+            # every other request (health checks included).
+            result = await run_in_threadpool(ingest.receive_webhook, rt, connection, hook)
         except AuthError as exc:
             log.warning("webhook_refused", connection=connection, error=str(exc))
             raise HTTPException(401, "signature refused") from None
         except DataError as exc:
             # The sender cannot fix a body we cannot read by retrying: say so once.
             raise HTTPException(422, str(exc)) from None
+        except ConfigError as exc:
+            # e.g. no webhook secret configured: the admin must act, the sender may retry.
+            log.error("webhook_unconfigured", connection=connection, error=str(exc))
+            raise HTTPException(503, f"connection {connection!r} cannot take webhooks") from None
         return JSONResponse(
             {
                 "accepted": len(result.accepted),
@@ -80,12 +87,17 @@ def create_app(rt: Runtime, broker_check: Any = None) -> FastAPI:
             "status": "error" if rt.mapping.error else "ok",
             "error": rt.mapping.error,
         }
+        if rt.mapping.error:
+            report["status"] = "degraded"  # running on the last good mapping
         try:
-            report["connections"] = status.connection_status(rt)
+            connections = status.connection_status(rt)
         except Exception as exc:
             report["connections"] = {"error": type(exc).__name__}
-        if any(c.get("state") == "stopped" for c in report["connections"].values()):
             report["status"] = "degraded"
+        else:
+            report["connections"] = connections
+            if any(c.get("state") == "stopped" for c in connections.values()):
+                report["status"] = "degraded"
         code = 200 if report["database"]["status"] == "ok" else 503
         return JSONResponse(report, status_code=code)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bridge.model.types import Dec, Identifier
+from bridge.yamlio import LocatedError
 
 
 class Spec(BaseModel):
@@ -35,17 +36,22 @@ class MappingSpec(Spec):
 
     @model_validator(mode="after")
     def _unique(self) -> MappingSpec:
-        seen: dict[str, str] = {}
+        seen: dict[str, int] = {}
         native: dict[tuple[str, str], str] = {}
-        for loc in self.locations:
+        for index, loc in enumerate(self.locations):
             if loc.code in seen:
-                raise ValueError(f"location code {loc.code!r} appears twice")
-            seen[loc.code] = loc.code
+                raise LocatedError(
+                    f"location code {loc.code!r} appears twice "
+                    f"(first as locations item {seen[loc.code] + 1})",
+                    ("locations", index, "code"),
+                )
+            seen[loc.code] = index
             for conn, ext in loc.ids.items():
                 if (conn, ext) in native:
-                    raise ValueError(
+                    raise LocatedError(
                         f"{conn} id {ext!r} is mapped to both {native[(conn, ext)]!r} "
-                        f"and {loc.code!r}"
+                        f"and {loc.code!r}",
+                        ("locations", index, "ids", conn),
                     )
                 native[(conn, ext)] = loc.code
         return self

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -48,9 +50,29 @@ Body = Annotated[
 ]
 
 
+def _canonical(value: Any) -> Any:
+    """JSON-ready data in which equal numbers are written alike ("19.9" for 19.90)."""
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return "0" if text in ("-0", "") else text
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return value
+
+
 def content_hash(body: Record) -> str:
-    """SHA-256 of the body's canonical JSON: equal records hash equal, whatever their source."""
-    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+    """SHA-256 of the body's canonical JSON: equal records hash equal, whatever their source.
+
+    Decimals are compared by value, so a till writing ``19.90`` and a shop sending ``19.9``
+    give the same hash for the same sale.
+    """
+    data = _canonical(body.model_dump(mode="python"))
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class Envelope(Record):

@@ -18,7 +18,8 @@ def _strict_identifier(value: Any) -> Any:
             f"identifiers must be strings, got {type(value).__name__} {value!r}; "
             f"quote it (e.g. '{value}') so leading zeros survive"
         )
-    return value
+    # Strip here: pydantic checks min_length before its own strip, so "  " would pass as "".
+    return value.strip() if isinstance(value, str) else value
 
 
 def _strict_decimal(value: Any) -> Any:
@@ -46,9 +47,14 @@ Identifier = Annotated[
 ]
 """A SKU, EAN, store code or external id: always a non-empty string."""
 
-OptionalIdentifier = Annotated[
-    str | None, BeforeValidator(lambda v: None if v in (None, "") else _strict_identifier(v))
-]
+
+def _optional_identifier(value: Any) -> Any:
+    value = _strict_identifier(value)
+    return None if value is None or value == "" else value
+
+
+OptionalIdentifier = Annotated[str | None, BeforeValidator(_optional_identifier)]
+"""An identifier or None; an empty (or blank) string means None."""
 
 Dec = Annotated[
     Decimal,
