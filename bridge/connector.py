@@ -17,9 +17,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from bridge.errors import DataError
+from bridge.errors import ConfigError, DataError
 from bridge.model.base import Record
 from bridge.model.types import Dec, Identifier
 
@@ -178,7 +178,16 @@ class Connector(abc.ABC):
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any], context: ConnectorContext) -> Connector:
-        return cls(cls.info.config_model.model_validate(dict(settings)), context)
+        """Build from a settings mapping; an invalid config is a ``ConfigError`` for the admin."""
+        try:
+            config = cls.info.config_model.model_validate(dict(settings))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise ConfigError(f"connection {context.connection!r}: {problems}") from None
+        return cls(config, context)
 
     @abc.abstractmethod
     def check(self) -> None:

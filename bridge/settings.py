@@ -14,12 +14,19 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from bridge.errors import ConfigError
 from bridge.logs import redact, redact_text
-from bridge.yamlio import LocatedError, Problem, YamlConfigError, load_yaml, validate
+from bridge.yamlio import (
+    LocatedError,
+    Problem,
+    YamlConfigError,
+    load_yaml,
+    problems_from_validation,
+    validate,
+)
 
 _ENV = re.compile(r"\$\{([A-Z0-9_]+)\}")
 SCHEDULES = ("poll", "reconcile_stock")
@@ -159,6 +166,58 @@ def _expand(node: Any, path: Path, problems: list[Problem], where: str = "") -> 
             _expand(value, path, problems, here)
 
 
+def _check_connections(data: Any, path: Path, settings: Settings) -> list[Problem]:
+    """Each connection names an installed connector and satisfies its config model.
+
+    Checked at load time so a typo in a token's key fails ``brique run`` with its position,
+    not the first webhook an hour later.
+    """
+    from bridge import registry
+
+    installed = registry.discover()
+    problems: list[Problem] = []
+    for name, conn in settings.connections.items():
+        node = data["connections"][name]
+        if conn.connector not in installed:
+            line, col = node.lc.value("connector")
+            close = get_close_matches(conn.connector, list(installed), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            known = ", ".join(sorted(installed)) or "none"
+            problems.append(
+                Problem(
+                    str(path),
+                    line + 1,
+                    col + 1,
+                    f"connections.{name}.connector: no connector {conn.connector!r} is "
+                    f"installed{hint}; installed: {known}",
+                )
+            )
+            continue
+        model = installed[conn.connector].info.config_model
+        config_node = node.get("config") if isinstance(node, CommentedMap) else None
+        try:
+            model.model_validate(_plain(conn.config))
+        except ValidationError as exc:
+            if not isinstance(config_node, CommentedMap):
+                line, col = node.lc.key("connector")
+                problems.append(
+                    Problem(str(path), line + 1, col + 1, f"connections.{name}.config: {exc}")
+                )
+                continue
+            key_line, key_col = node.lc.key("config")
+            for problem in problems_from_validation(exc, config_node, path, model):
+                message = problem.message
+                if message.startswith("(top level)"):
+                    message = f"connections.{name}.config{message.removeprefix('(top level)')}"
+                elif not message.startswith("unknown key"):
+                    message = f"connections.{name}.config.{message}"
+                line, col = problem.line, problem.column
+                if (line, col) == (1, 1):  # a missing key: point at the config block
+                    line, col = key_line + 1, key_col + 1
+                problems.append(Problem(problem.path, line, col, message))
+    return problems
+
+
 def _resolve(base: Path, path: Path | None) -> Path | None:
     if path is None:
         return None
@@ -175,6 +234,8 @@ def load_settings(path: Path | str | None = None) -> Settings:
         settings = validate(data, path, Settings)
     except YamlConfigError as exc:
         problems += exc.problems
+    else:
+        problems += _check_connections(data, path, settings)
     if problems:
         raise YamlConfigError(sorted(problems, key=lambda p: (p.line, p.column)))
     base = path.parent.resolve()

@@ -336,6 +336,16 @@ def test_db_upgrade_creates_the_tables(runner: CliRunner, install: Install) -> N
     assert again.exit_code == 0
 
 
+def test_commands_on_a_database_behind_the_code_say_how_to_fix_it(
+    runner: CliRunner, install: Install
+) -> None:
+    result = install.run(runner, "status", "--config", str(install.config))
+    assert result.exit_code == 2
+    assert "not up to date" in result.stderr and "brique db upgrade" in result.stderr
+    install.run(runner, "db", "upgrade", "--config", str(install.config))
+    assert install.run(runner, "status", "--config", str(install.config)).exit_code == 0
+
+
 def test_broken_settings_exit_2_with_positions(runner: CliRunner, tmp_path: Path) -> None:
     config = tmp_path / "brique.yaml"
     config.write_text("data_dir: var\nconnections:\n  tills:\n    conector: poslog\n")

@@ -424,15 +424,34 @@ def test_environment_variables_are_expanded(tmp_path: Path, monkeypatch) -> None
             config:
               shop_url: https://x.myshopify.com
               access_token: ${BQ_TEST_TOKEN}
-              headers: ["Bearer ${BQ_TEST_TOKEN}", "${lowercase_is_not_a_variable}"]
+              webhook_secret: "${lowercase_is_not_a_variable}"
         """,
     )
     settings = load_settings(path)
     assert settings.database_url == "postgresql+psycopg://brique:s3cret@db/brique"
     config = settings.connection("webshop").config
     assert config["access_token"] == "shpat_123"
-    assert config["headers"] == ["Bearer shpat_123", "${lowercase_is_not_a_variable}"]
-    assert type(config) is dict and type(config["headers"]) is list
+    assert config["webhook_secret"] == "${lowercase_is_not_a_variable}"
+    assert type(config) is dict
+
+
+def test_connector_configs_are_checked_at_load_time(tmp_path: Path) -> None:
+    problems = settings_problems(
+        tmp_path,
+        """        connections:
+          tills:
+            connector: poslgo
+          webshop:
+            connector: shopify
+            config:
+              shop_url: https://x.myshopify.com
+              acces_token: abc
+        """,
+    )
+    assert [at(p) for p in problems] == [(3, 16), (6, 5), (8, 7)]
+    assert "no connector 'poslgo' is installed (did you mean 'poslog'?)" in problems[0].message
+    assert problems[1].message == "connections.webshop.config: missing required key 'access_token'"
+    assert problems[2].message == "unknown key 'acces_token' (did you mean 'access_token'?)"
 
 
 def test_unset_environment_variables_are_all_reported_where_used(

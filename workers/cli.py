@@ -65,12 +65,15 @@ def _settings(config: Path | None) -> Settings:
 
 
 def _runtime(config: Path | None, dispatcher: Any = None):
+    from bridge.store import db
     from bridge.sync.runtime import Runtime
 
     settings = _settings(config)
     try:
-        return Runtime(settings, dispatcher(settings) if dispatcher else None)
-    except ConfigError as exc:  # e.g. the mapping file is broken
+        rt = Runtime(settings, dispatcher(settings) if dispatcher else None)
+        db.require_migrated(rt.engine)
+        return rt
+    except ConfigError as exc:  # e.g. the mapping file is broken, or migrations are pending
         _error(f"configuration error\n{exc}")
         raise typer.Exit(2) from None
 

@@ -63,7 +63,8 @@ class SaleStatus(StrEnum):
 
 
 class SaleLine(Record):
-    """One item line. ``quantity`` is positive for goods sold and negative for goods returned."""
+    """One item line. ``quantity`` is positive for goods sold and negative for goods returned;
+    ``amount`` (the extended amount) carries the same sign, so a ticket's lines add up."""
 
     line_no: Identifier
     sku: Identifier

@@ -75,3 +75,28 @@ def upgrade(url: str, revision: str = "head") -> None:
 def ping(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+
+
+def pending_migrations(engine: Engine) -> list[str]:
+    """Revisions not yet applied to this database (empty when it is up to date)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(str(engine.url)))
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_heads()
+    if set(current) == set(script.get_heads()):
+        return []
+    return [rev.revision for rev in script.iterate_revisions("heads", current or "base")]
+
+
+def require_migrated(engine: Engine) -> None:
+    """Fail fast, with the fix, when the schema is behind the code."""
+    from bridge.errors import ConfigError
+
+    missing = pending_migrations(engine)
+    if missing:
+        raise ConfigError(
+            f"the database {engine.url.render_as_string(hide_password=True)} is not up to date "
+            f"({len(missing)} migration(s) pending): run `brique db upgrade`"
+        )

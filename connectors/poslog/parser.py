@@ -536,12 +536,17 @@ class PosLogReader(Iterator[Sale | Rejection]):
         if not description and item_id_el is not None:
             description = (item_id_el.get("Name") or "").strip()
         link_el = _first(_child(body, "TransactionLink"), _child(item, "TransactionLink"))
+        amount = money("ExtendedAmount")
+        if amount is not None and is_return:
+            # Producers write a return's ExtendedAmount unsigned (roqqio: quantity -1,
+            # amount 2.990, total -2.990); the canonical line's amount follows its quantity.
+            amount = Money(amount=amount.amount.copy_abs().copy_negate(), currency=amount.currency)
         return {
             "line_no": line_no,
             "sku": sku,
             "quantity": quantity,
             "unit_price": money("ActualSalesUnitPrice") or money("RegularSalesUnitPrice"),
-            "amount": money("ExtendedAmount"),
+            "amount": amount,
             "discount": discount,
             "description": description,
             "barcode": barcode,

@@ -137,6 +137,8 @@ def test_roqqio_return_is_a_negative_return_line(corpus: Path, parse_file) -> No
     assert line.is_return is True
     assert line.sku == "4025929673704"
     assert line.description.startswith("He.-Regenponcho")
+    assert line.amount is not None and line.amount.amount == Decimal("-2.990")
+    assert sum(ln.amount.amount for ln in sale.lines if ln.amount) == sale.total.amount
     assert sale.stock_lines() == (line,)
     (tender,) = sale.tenders
     assert tender.refund is True and tender.kind == "Cash"
