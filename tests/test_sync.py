@@ -329,3 +329,17 @@ def test_reconciliation_repairs_a_hand_edit(world) -> None:
     assert (result.checked, result.drifted) == (1, 1)
     assert shop.levels[("TSHIRT-RED-M", PARIS)] == 20
     assert reconcile.reconcile_stock(rt, "webshop").drifted == 0
+
+
+def test_a_gap_in_a_registers_ticket_numbers_is_reported_until_filled(world) -> None:
+    from bridge.sync.status import connection_status
+
+    rt, pos, _, _ = world
+    pos.pending = [sale(n, ("3600000000017", "1")) for n in (1, 2, 5)]
+    pos.pending.append(sale(9, ("3600000000017", "1"), store="1002"))
+    ingest.poll(rt, "tills", "sales")
+    gaps = connection_status(rt)["tills"]["ticket_gaps"]
+    assert gaps == ["tills store 1001 register 01 on 2026-11-23: ticket(s) 3, 4 missing"]
+    pos.pending = [sale(n, ("3600000000017", "1")) for n in (3, 4)]
+    ingest.poll(rt, "tills", "sales")
+    assert connection_status(rt)["tills"]["ticket_gaps"] == []

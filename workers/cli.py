@@ -332,6 +332,9 @@ def status(
             fmt(row["outbox"]), str(row.get("dead_letters", 0)), str(row.get("stale_stock", 0)),
         )  # fmt: skip
     out.print(table)
+    for name, row in report.items():
+        for gap in row.get("ticket_gaps", []) if not name.startswith("_") else []:
+            _error(f"ticket gap: {gap}")
 
 
 @dead_app.command("list")

@@ -6,11 +6,12 @@ every database (SQLite has no decimal type) and weighed quantities keep four dec
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -94,10 +95,17 @@ class InboxRow(Base):
 
 
 class SaleRow(Base):
-    """The sales journal: every sale and return of every channel, append-only."""
+    """The sales journal: every sale and return of every channel, append-only.
+
+    ``store``/``workstation``/``business_day``/``sequence_no`` identify a till's numbering,
+    so a gap in a register's ticket numbers shows up as an alert rather than silence.
+    """
 
     __tablename__ = "sales"
-    __table_args__ = (UniqueConstraint("connection", "ticket_key", name="uq_sales_ticket"),)
+    __table_args__ = (
+        UniqueConstraint("connection", "ticket_key", name="uq_sales_ticket"),
+        Index("ix_sales_register_day", "connection", "store", "workstation", "business_day"),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     connection: Mapped[str] = mapped_column(String(100))
     ticket_key: Mapped[str] = mapped_column(String(255))
@@ -109,6 +117,10 @@ class SaleRow(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     inbox_id: Mapped[int | None] = mapped_column(ForeignKey("inbox.id"))
     recorded_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    store: Mapped[str | None] = mapped_column(String(100))
+    workstation: Mapped[str | None] = mapped_column(String(100))
+    business_day: Mapped[date | None] = mapped_column(Date)
+    sequence_no: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class StockMovementRow(Base):

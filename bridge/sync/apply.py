@@ -22,7 +22,7 @@ from bridge.model import MovementReason, Sale, SaleBody, StockLevelBody, content
 from bridge.model.base import Record
 from bridge.store.tables import InboxRow, SaleRow, StockMovementRow, StockPublication
 from bridge.store.upsert import insert_ignore
-from bridge.sync import deadletters
+from bridge.sync import deadletters, gaps
 from bridge.sync.ledger import to_e4
 from bridge.sync.runtime import Runtime
 
@@ -111,10 +111,14 @@ def _apply_sale(
     connection = row.connection
     key = sale.key.as_string()
     location = plan.location_in(connection, sale.key.store) if sale.channel == "store" else None
-    insert_ignore(
+    sale_id = insert_ignore(
         s,
         SaleRow,
         {
+            "store": sale.key.store,
+            "workstation": sale.key.workstation,
+            "business_day": sale.key.business_day,
+            "sequence_no": gaps.sequence_number(sale.key.sequence),
             "connection": connection,
             "ticket_key": key,
             "channel": sale.channel,
@@ -127,6 +131,19 @@ def _apply_sale(
         },
         ("connection", "ticket_key"),
     )
+    if sale_id is not None and sale.channel == "store":
+        journaled = s.get(SaleRow, sale_id)
+        previous = gaps.reveals_gap(s, journaled) if journaled is not None else None
+        if previous is not None:
+            log.warning(
+                "ticket_gap",
+                connection=connection,
+                store=sale.key.store,
+                workstation=sale.key.workstation,
+                business_day=str(sale.key.business_day),
+                after=previous,
+                received=sale.key.sequence,
+            )
     if location is None:
         return set()
     touched: set[str] = set()

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bridge.store.tables import ConnectionState, DeadLetter, InboxRow, OutboxRow, StockPublication
+from bridge.sync.gaps import ticket_gaps
 from bridge.sync.runtime import Runtime
 
 
@@ -21,6 +22,7 @@ def connection_status(rt: Runtime) -> dict[str, dict[str, Any]]:
             "outbox": {},
             "dead_letters": 0,
             "stale_stock": 0,
+            "ticket_gaps": [],
         }
         for name, conn in rt.settings.connections.items()
     }
@@ -49,6 +51,10 @@ def connection_status(rt: Runtime) -> dict[str, dict[str, Any]]:
             .group_by(StockPublication.connection)
         ):
             out.setdefault(name, {"inbox": {}, "outbox": {}})["stale_stock"] = count
+        for gap in ticket_gaps(s):
+            out.setdefault(gap.connection, {"inbox": {}, "outbox": {}}).setdefault(
+                "ticket_gaps", []
+            ).append(gap.describe())
         for state in s.scalars(select(ConnectionState)):
             if state.name in out:
                 out[state.name]["state"], out[state.name]["reason"] = state.status, state.reason
