@@ -7,6 +7,10 @@ with SIGKILL mid-flight loses nothing and applies nothing twice.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,12 +18,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bridge.store.tables import StockMovementRow
+from bridge.connector import WebhookRequest
+from bridge.store.tables import InboxRow, StockMovementRow
 from bridge.sync import ingest, sweep
 from bridge.sync.stock_import import import_counts
 from connectors.poslog.samples import Line, document, ticket, transaction
 from connectors.shopify.sandbox import SandboxServer
-from tests.flow import SKUS, TOKEN, Installation, shop_seed
+from tests.flow import PARIS_GID, SKUS, TOKEN, Installation, shop_seed
 from tests.support import wait_until
 
 pytestmark = pytest.mark.slow
@@ -86,6 +91,31 @@ def test_store_sale_reaches_shop_stock(install: Installation) -> None:
     assert inst.sandbox.state.stats["mutations"] == writes
     with inst.rt.sessions() as s:
         assert s.scalar(select(func.count()).select_from(StockMovementRow)) == 3
+
+    # Shopify tells us about our own write: an echo, dropped. Someone edits stock by hand
+    # in the shop: drift, and the ledger's truth is published again.
+    item = inst.sandbox.state.item_for("TSHIRT-RED-M").rsplit("/", 1)[-1]
+    for delivery, available in (("echo-1", 19), ("drift-1", 4)):
+        inst.sandbox.state.set_level("TSHIRT-RED-M", PARIS_GID, available)
+        body = json.dumps(
+            {"inventory_item_id": int(item), "location_id": 1001, "available": available}
+        ).encode()
+        signature = hmac.new(b"hook-secret", body, hashlib.sha256).digest()
+        headers = {
+            "X-Shopify-Topic": "inventory_levels/update",
+            "X-Shopify-Webhook-Id": delivery,
+            "X-Shopify-Hmac-Sha256": base64.b64encode(signature).decode(),
+        }
+        ingest.receive_webhook(inst.rt, "webshop", WebhookRequest(headers=headers, body=body))
+        wait_until(inst.settled, what=f"the {delivery} webhook")
+    with inst.rt.sessions() as s:
+        statuses = dict(
+            s.execute(
+                select(InboxRow.event_key, InboxRow.status).where(InboxRow.connection == "webshop")
+            ).all()
+        )
+    assert statuses == {"echo-1": "echo", "drift-1": "done"}
+    wait_until(lambda: inst.level("TSHIRT-RED-M") == 19, what="the ledger's truth again")
 
 
 @pytest.mark.parametrize("install", ["embedded", "postgresql+redis"], indirect=True)
