@@ -353,8 +353,7 @@ def test_doctype_in_utf16_is_refused_too(no_network: None) -> None:
 def test_doctype_is_refused_by_lxml_gate_when_byte_scan_gives_up(
     monkeypatch: pytest.MonkeyPatch, no_network: None
 ) -> None:
-    monkeypatch.setattr("connectors.poslog.parser._PROLOG_SCAN_LIMIT", 0)
-    monkeypatch.setattr("connectors.poslog.parser._GuardedStream._scan_prolog", lambda self: None)
+    monkeypatch.setattr("connectors.poslog.xmlsafe._GuardedStream._scan_prolog", lambda self: None)
     data = (
         b'<?xml version="1.0"?>\n<!DOCTYPE POSLog [<!ENTITY e "x">]>\n' + doc(tx(sale_line()))[22:]
     )

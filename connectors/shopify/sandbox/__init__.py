@@ -1,0 +1,73 @@
+"""A LOCAL SHOPIFY-COMPATIBLE TEST DOUBLE of the Admin GraphQL API. It is not Shopify.
+
+It lets a newcomer, a demo or a test run the real Shopify connector over real HTTP without a
+shop: ``POST /admin/api/{version}/graphql.json`` is served by ``graphql-core`` (real parsing and
+validation against an SDL subset of the Admin schema), with the Shopify behaviours the
+connector must survive:
+
+* the access-token check (401 with Shopify's JSON body);
+* the calculated-cost leaky bucket: every answer carries ``extensions.cost`` and a query the
+  bucket cannot pay for gets ``THROTTLED`` (HTTP 200), as Shopify documents;
+* ``inventorySetQuantities`` with compare-and-swap (``changeFromQuantity``, or the older
+  ``compareQuantity``/``ignoreCompareQuantity``), userErrors with codes and field paths, the
+  ``@idempotent(key:)`` directive and all-or-nothing application;
+* ``productVariants(query: "sku:'A' OR sku:'B'")`` with cursor pagination.
+
+Simplifications, on purpose: only the fields below exist; every variant is stocked at every
+location; the actual cost equals the requested cost; ``on_hand`` moves with ``available``.
+Helpers for people and tests: ``GET /`` (a self-refreshing stock table), ``GET /sandbox/levels``,
+``POST /sandbox/levels`` (change a level behind the connector's back), ``GET /sandbox/stats``.
+"""
+
+# The docstring above is also the app's OpenAPI description, so it stays as it was. The SDL it
+# calls "below" is in ``schema``; the cost model in ``cost``; the shop and the mutation's rules in
+# ``state``; root resolvers in ``resolvers``; HTTP in ``app``; running it in ``server``.
+from connectors.shopify.sandbox.app import TITLE, UNAUTHORIZED, VERSION_PATTERN, create_app
+from connectors.shopify.sandbox.cost import (
+    MUTATION_COST,
+    SINGLE_QUERY_MAX_COST,
+    LeakyBucket,
+    request_cost,
+)
+from connectors.shopify.sandbox.resolvers import MAX_PAGE
+from connectors.shopify.sandbox.schema import SCHEMA, SDL
+from connectors.shopify.sandbox.server import (
+    DEFAULT_TOKEN,
+    SandboxServer,
+    demo_seed,
+    load_seed,
+    serve,
+)
+from connectors.shopify.sandbox.state import (
+    QUANTITY_LIMIT,
+    QUANTITY_NAMES,
+    SETTABLE_NAMES,
+    URI_PATTERN,
+    VALID_REASONS,
+    SandboxState,
+)
+
+__all__ = [
+    "DEFAULT_TOKEN",
+    "MAX_PAGE",
+    "MUTATION_COST",
+    "QUANTITY_LIMIT",
+    "QUANTITY_NAMES",
+    "SCHEMA",
+    "SDL",
+    "SETTABLE_NAMES",
+    "SINGLE_QUERY_MAX_COST",
+    "TITLE",
+    "UNAUTHORIZED",
+    "URI_PATTERN",
+    "VALID_REASONS",
+    "VERSION_PATTERN",
+    "LeakyBucket",
+    "SandboxServer",
+    "SandboxState",
+    "create_app",
+    "demo_seed",
+    "load_seed",
+    "request_cost",
+    "serve",
+]

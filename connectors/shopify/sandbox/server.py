@@ -1,0 +1,143 @@
+"""Running the sandbox: in the foreground (``brique sandbox shopify``) or in a test thread."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from connectors.shopify.sandbox.app import TITLE, create_app
+from connectors.shopify.sandbox.state import SandboxState
+
+DEFAULT_TOKEN = "shpat_sandbox_token"  # noqa: S105 - a public, local-only demo token
+
+
+def demo_seed(skus: int = 12) -> dict[str, Any]:
+    """A small shop: two locations and ``skus`` variants, enough to watch stock move."""
+    return {
+        "shop": {"name": "Brique demo shop (sandbox)"},
+        "locations": [
+            {"id": "gid://shopify/Location/1001", "name": "Web warehouse"},
+            {"id": "gid://shopify/Location/1002", "name": "Flagship store"},
+        ],
+        "variants": [
+            {
+                "sku": f"SKU-{n:05d}",
+                "inventory_item": f"gid://shopify/InventoryItem/{40000 + n}",
+                "title": f"Demo item {n}",
+            }
+            for n in range(1, skus + 1)
+        ],
+        "levels": [],
+    }
+
+
+def load_seed(path: str | Path | None) -> dict[str, Any]:
+    """A seed from a JSON file, or the demo seed when no path is given."""
+    if path is None:
+        return demo_seed()
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    seed_path: str | Path | None = None,
+    access_token: str = DEFAULT_TOKEN,
+    *,
+    max_available: float = 2000,
+    restore_rate: float = 100,
+) -> None:
+    """Run the sandbox in the foreground (``brique sandbox shopify``) until interrupted."""
+    app = create_app(load_seed(seed_path), access_token, max_available, restore_rate)
+    print(f"{TITLE}\n  shop_url: http://{host}:{port}  (open it in a browser to watch stock)")
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+class SandboxServer:
+    """The sandbox on 127.0.0.1 and a free port, in a background thread; for tests and demos.
+
+    >>> with SandboxServer(demo_seed()) as sandbox:   # doctest: +SKIP
+    ...     sandbox.url, sandbox.state.level_rows()
+    """
+
+    def __init__(
+        self,
+        seed: Mapping[str, Any] | None = None,
+        *,
+        access_token: str = DEFAULT_TOKEN,
+        max_available: float = 2000,
+        restore_rate: float = 100,
+        host: str = "127.0.0.1",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.access_token = access_token
+        self.host = host
+        self.app = create_app(
+            seed if seed is not None else demo_seed(),
+            access_token,
+            max_available,
+            restore_rate,
+            clock=clock,
+        )
+        self.state: SandboxState = self.app.state.sandbox
+        self.port = 0
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+
+    def __repr__(self) -> str:
+        return f"SandboxServer({self.url!r})"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> SandboxServer:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, 0))
+        self.port = sock.getsockname()[1]
+        self._socket = sock
+        config = uvicorn.Config(
+            self.app,
+            host=self.host,
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
+        server = uvicorn.Server(config)
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="shopify-sandbox", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the Shopify sandbox did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._socket is not None:
+            self._socket.close()
+        self._server = self._thread = self._socket = None
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
