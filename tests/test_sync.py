@@ -343,3 +343,44 @@ def test_a_gap_in_a_registers_ticket_numbers_is_reported_until_filled(world) -> 
     pos.pending = [sale(n, ("3600000000017", "1")) for n in (3, 4)]
     ingest.poll(rt, "tills", "sales")
     assert connection_status(rt)["tills"]["ticket_gaps"] == []
+
+
+def test_changes_to_many_skus_in_a_window_queue_one_push(world) -> None:
+    rt, pos, shop, dispatcher = world
+    dispatcher.paused = True
+    pos.pending = [sale(i, (f"SKU-{i % 5}", "1")) for i in range(1, 21)]
+    ingest.poll(rt, "tills", "sales")
+    inbox = [args for name, args in dispatcher.queue if name == "process_inbox"]
+    dispatcher.queue.clear()
+    pushes = []
+    for (inbox_id,) in inbox:
+        pushes += apply.process_inbox(rt, inbox_id)
+    assert pushes == ["webshop"]
+    push_stock.push(rt, "webshop")
+    assert len(shop.calls) == 2  # 5 SKUs in batches of 3: the cost follows the changes
+    # Once that push has started, the next change queues the next push.
+    pos.pending = [sale(99, ("SKU-1", "1"))]
+    ingest.poll(rt, "tills", "sales")
+    (_, (inbox_id,)) = dispatcher.queue.popleft()
+    assert apply.process_inbox(rt, inbox_id) == ["webshop"]
+
+
+def test_a_rate_limited_write_is_resent_by_the_retried_push(world) -> None:
+    rt, pos, shop, dispatcher = world
+    count_stock(rt, "TSHIRT-RED-M", "PARIS-01", "20")
+    shop.fail_next = [RateLimited("429", retry_after=1)]
+    pos.pending = [sale(1, ("3600000000017", "2"))]
+    with pytest.raises(RateLimited):
+        ingest.poll(rt, "tills", "sales")
+    dispatcher.queue.clear()
+    dispatcher.running = False
+    # What Celery does after retry_after: run the same push again. No sweeper needed.
+    assert push_stock.push(rt, "webshop")
+    assert shop.levels[("TSHIRT-RED-M", PARIS)] == 18
+    with rt.sessions() as s:
+        assert (
+            s.scalar(
+                select(func.count()).select_from(OutboxRow).where(OutboxRow.status == "pending")
+            )
+            == 0
+        )

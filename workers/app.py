@@ -1,8 +1,10 @@
 """The Celery app, configured from Brique's settings.
 
-Embedded default: kombu's filesystem transport in the data folder, real worker processes,
-polling tuned to 20 ms. Production: Redis or RabbitMQ by URL. Results are never stored:
-sync state lives in Brique's own tables (DESIGN.md section 3).
+Embedded default: kombu's filesystem transport in the data folder, made safe for several
+processes (``workers.embedded``), real worker processes, polling tuned to 10 ms (kombu sleeps
+one interval whenever the prefetch is full, so the interval caps throughput). Production:
+Redis or RabbitMQ by URL. Results are never stored: sync state lives in Brique's own tables
+(DESIGN.md section 3).
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from __future__ import annotations
 from celery import Celery
 
 from bridge.settings import Settings, load_settings
+from workers import embedded
 from workers.queues import queue_for
 from workers.schedules import beat_schedule
 
-EMBEDDED_POLLING = 0.02
+EMBEDDED_POLLING = 0.01
 
 
 def broker_options(settings: Settings) -> dict[str, object]:
@@ -37,7 +40,8 @@ def broker_options(settings: Settings) -> dict[str, object]:
 
 
 def create_app(settings: Settings) -> Celery:
-    app = Celery("brique", broker=settings.resolved_broker_url(), include=["workers.tasks"])
+    broker = f"{embedded.ALIAS}://" if settings.embedded_broker else settings.resolved_broker_url()
+    app = Celery("brique", broker=broker, include=["workers.tasks"])
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],

@@ -124,4 +124,4 @@ def build(settings_path: str | None = None) -> FastAPI:
     rt = Runtime(settings, CeleryDispatcher(celery_app))
     if not settings.connections:
         raise ConfigError("no connections configured")
-    return create_app(rt, kombu_check(settings.resolved_broker_url(), broker_options(settings)))
+    return create_app(rt, kombu_check(celery_app.conf.broker_url, broker_options(settings)))

@@ -53,6 +53,8 @@ class ConnectionState(Base):
     status: Mapped[str] = mapped_column(String(20), default="ok")
     reason: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    push_requested_at: Mapped[datetime | None] = mapped_column(Stamp)
+    """Set when a stock push is queued, cleared when it starts: one push per window."""
 
 
 class Binding(Base):

@@ -13,14 +13,14 @@ from bridge.store.tables import Base
 
 def insert_ignore(
     session: Session, model: type[Base], values: dict[str, Any], conflict: Sequence[str]
-) -> int | None:
-    """Insert a row unless its unique key exists; return the new id, or None for a duplicate."""
+) -> Any:
+    """Insert a row unless its unique key exists; return its primary key, None for a duplicate."""
     dialect = session.get_bind().dialect.name
     builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
         builder(model)
         .values(**values)
         .on_conflict_do_nothing(index_elements=list(conflict))
-        .returning(model.id)  # type: ignore[attr-defined]
+        .returning(*model.__table__.primary_key.columns)
     )
     return session.execute(stmt).scalar_one_or_none()

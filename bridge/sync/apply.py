@@ -20,7 +20,13 @@ from bridge.errors import DataError
 from bridge.mapping.plan import MappingPlan
 from bridge.model import MovementReason, Sale, SaleBody, StockLevelBody, content_hash
 from bridge.model.base import Record
-from bridge.store.tables import InboxRow, SaleRow, StockMovementRow, StockPublication
+from bridge.store.tables import (
+    ConnectionState,
+    InboxRow,
+    SaleRow,
+    StockMovementRow,
+    StockPublication,
+)
 from bridge.store.upsert import insert_ignore
 from bridge.sync import deadletters, gaps
 from bridge.sync.ledger import to_e4
@@ -65,7 +71,7 @@ def process_inbox(rt: Runtime, inbox_id: int) -> list[str]:
         row.status, row.processed_at = status, datetime.now(UTC)
         row.attempts += 1
         row.mapping_version = plan.version
-    return touched
+        return [shop for shop in touched if request_push(s, shop)]
 
 
 def _dead(rt: Runtime, inbox_id: int, connection: str, key: str, exc: DataError) -> None:
@@ -171,6 +177,29 @@ def _apply_sale(
         if new is not None:
             touched |= mark_dirty(s, plan, shops, sku, location)
     return touched
+
+
+def request_push(s: Session, shop: str) -> bool:
+    """True when no push is queued for ``shop`` yet (the caller queues one).
+
+    Changes to many SKUs within the coalescing window then share one push, not one each.
+    """
+    now = datetime.now(UTC)
+    pending = ConnectionState.push_requested_at.is_(None)
+    if s.execute(
+        update(ConnectionState)
+        .where(ConnectionState.name == shop, pending)
+        .values(push_requested_at=now)
+    ).rowcount:
+        return True
+    if s.get(ConnectionState, shop) is not None:
+        return False
+    return (
+        insert_ignore(
+            s, ConnectionState, {"name": shop, "status": "ok", "push_requested_at": now}, ("name",)
+        )
+        is not None
+    )
 
 
 def mark_dirty(

@@ -88,10 +88,16 @@ def poll(rt: Runtime, connection: str, stream: str) -> IngestResult:
                     s.add(SyncCursor(connection=connection, stream=stream, cursor=page.cursor))
                 else:
                     row.cursor = page.cursor
-        if page.on_committed:
-            page.on_committed()
+        # The rows are committed: dispatch them first, whatever happens to the source next.
         if result.accepted:
             rt.dispatcher.process_inbox(connection, result.accepted)
+        if page.on_committed:
+            try:
+                page.on_committed()
+            except OSError as exc:
+                # The events are safe in the inbox; a source left behind is read again and
+                # its duplicates are no-ops.
+                log.warning("ack_failed", connection=connection, stream=stream, error=str(exc))
         total.merge(result)
     if total.accepted or total.rejected:
         log.info(

@@ -106,8 +106,23 @@ def claim(rt: Runtime, connection: str) -> int | None:
 
 
 def push(rt: Runtime, connection: str, max_batches: int = 50) -> list[int]:
-    """Claim and send batches until nothing is stale (or ``max_batches`` is reached)."""
+    """Send what a failed try left pending, then claim and send batches until nothing is
+    stale (or ``max_batches`` is reached, and another push is queued)."""
+    with rt.transaction() as s:
+        state = s.get(ConnectionState, connection)
+        if state is not None:
+            state.push_requested_at = None  # changes from now on queue a new push
+        pending = list(
+            s.scalars(
+                select(OutboxRow.id)
+                .where(OutboxRow.connection == connection, OutboxRow.status == "pending")
+                .order_by(OutboxRow.id)
+            )
+        )
     sent = []
+    for outbox_id in pending:
+        if send(rt, outbox_id) == "sent":
+            sent.append(outbox_id)
     for _ in range(max_batches):
         outbox_id = claim(rt, connection)
         if outbox_id is None:

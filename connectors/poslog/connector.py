@@ -40,6 +40,8 @@ log = structlog.get_logger(__name__)
 
 DONE = "done"
 REJECTED = "rejected"
+PROCESSING = "processing"
+CLAIM_SEPARATOR = "__"
 VERSION = "0.1.0"
 
 
@@ -56,6 +58,8 @@ class PosLogConfig(ConnectorConfig):
     """Bearer token tills must send to POST POSLog; HTTP push is off without one."""
     stable_seconds: float = Field(default=0, ge=0)
     """Ignore files modified less than this long ago, so half-copied files are not read."""
+    claim_timeout: float = Field(default=300, gt=0)
+    """Seconds after which a file a poller took but never finished is read again."""
     timezone: str | None = None
     """IANA zone (e.g. ``Europe/Stockholm``) given to naive till times; None keeps them naive."""
 
@@ -145,10 +149,25 @@ class PosLogConnector(Connector):
         folder = self.config.drop_folder
         if folder is None:
             raise ConfigError("poslog: no drop_folder configured")
-        for path in self._ready_files(folder):
-            page = self._read_file(path)
+        for path in [*self._abandoned_claims(folder), *self._ready_files(folder)]:
+            claimed = _claim(path, folder / PROCESSING)
+            if claimed is None:
+                continue  # another poller took it first
+            page = self._read_file(claimed, folder)
             if page is not None:
                 yield page
+
+    def _abandoned_claims(self, folder: Path) -> list[Path]:
+        """Files a poller claimed and never finished (it was killed): read them again.
+
+        Reading twice is harmless (the inbox keys tickets by their identity); never reading
+        a ticket is not.
+        """
+        processing = folder / PROCESSING
+        if not processing.is_dir():
+            return []
+        cutoff = time.time() - self.config.claim_timeout
+        return sorted(p for p in processing.iterdir() if p.is_file() and p.stat().st_mtime < cutoff)
 
     def _ready_files(self, folder: Path) -> list[Path]:
         try:
@@ -174,8 +193,8 @@ class PosLogConnector(Connector):
         ready.sort()
         return [path for _, _, path in ready]
 
-    def _read_file(self, path: Path) -> Page | None:
-        name = path.name
+    def _read_file(self, path: Path, folder: Path) -> Page | None:
+        name = _original_name(path)
         try:
             size = path.stat().st_size
             if size > self.config.max_bytes:
@@ -192,13 +211,13 @@ class PosLogConnector(Connector):
             return Page(
                 events=[],
                 rejections=[Rejection(source=name, error=message)],
-                on_committed=_mover(path, REJECTED, message),
+                on_committed=_mover(path, folder / REJECTED, message),
             )
         except OSError as exc:
             raise TransientError(f"poslog: cannot read {name}: {exc}") from exc
         events = [i for i in items if isinstance(i, InboundEvent)]
         rejections = [i for i in items if isinstance(i, Rejection)]
-        return Page(events=events, rejections=rejections, on_committed=_mover(path, DONE))
+        return Page(events=events, rejections=rejections, on_committed=_mover(path, folder / DONE))
 
     # -- HTTP push
 
@@ -247,11 +266,33 @@ def _free_name(folder: Path, name: str) -> Path:
     return candidate
 
 
-def _move(path: Path, folder_name: str) -> Path:
-    folder = path.parent / folder_name
+def _claim(path: Path, processing: Path) -> Path | None:
+    """Take a file for this poller by an atomic rename; None when another one was faster.
+
+    The claimed name is unique (``<token>__<name>``) so a second file of the same name
+    dropped meanwhile never overwrites the first.
+    """
+    processing.mkdir(exist_ok=True)
+    if path.parent == processing:
+        os.utime(path)  # re-claiming an abandoned file: restart its clock
+        return path
+    target = processing / f"{time.time_ns()}-{os.getpid()}{CLAIM_SEPARATOR}{path.name}"
+    try:
+        os.rename(path, target)
+    except FileNotFoundError:
+        return None
+    os.utime(target)
+    return target
+
+
+def _original_name(path: Path) -> str:
+    return path.name.partition(CLAIM_SEPARATOR)[2] or path.name
+
+
+def _move(path: Path, folder: Path) -> Path:
     folder.mkdir(exist_ok=True)
     while True:
-        target = _free_name(folder, path.name)
+        target = _free_name(folder, _original_name(path))
         try:
             os.link(path, target)  # fails if target exists: never overwrite
         except FileExistsError:
@@ -265,14 +306,14 @@ def _move(path: Path, folder_name: str) -> Path:
         return target
 
 
-def _mover(path: Path, folder_name: str, error: str | None = None) -> Callable[[], None]:
+def _mover(path: Path, folder: Path, error: str | None = None) -> Callable[[], None]:
     def on_committed() -> None:
         if not path.exists():
             return
-        target = _move(path, folder_name)
+        target = _move(path, folder)
         if error is not None:
             with open(f"{target}.error.txt", "x", encoding="utf-8") as handle:
                 handle.write(error + "\n")
-        log.info("poslog.file_moved", file=path.name, to=str(target))
+        log.info("poslog.file_moved", file=_original_name(path), to=str(target))
 
     return on_committed

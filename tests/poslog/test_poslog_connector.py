@@ -146,11 +146,37 @@ def test_good_file_pages_then_moves_to_done(data_dir: Path, drop: Path) -> None:
         "invalid-among-valid.xml:15",
         "invalid-among-valid.xml:25",
     ]
-    assert path.exists(), "the file must stay until its events are committed"
+    assert not path.exists(), "the poller claims the file so no other poller reads it"
+    (claimed,) = (drop / "processing").iterdir()
+    assert claimed.name.endswith("__invalid-among-valid.xml"), "kept until committed"
     commit(page)
-    assert not path.exists()
+    assert not claimed.exists()
     assert (drop / "done" / "invalid-among-valid.xml").read_bytes() == original
     assert list(conn.read("sales")) == []
+
+
+def test_two_pollers_never_read_the_same_file(data_dir: Path, drop: Path) -> None:
+    put(data_dir, drop, "return-with-link.xml")
+    first, second = make(drop_folder=drop), make(drop_folder=drop)
+    pages_a = first.read("sales")
+    page = next(pages_a)
+    assert list(second.read("sales")) == []
+    commit(page)
+    assert list(pages_a) == []
+    assert [p.name for p in (drop / "done").iterdir()] == ["return-with-link.xml"]
+
+
+def test_a_claim_abandoned_by_a_killed_poller_is_read_again(data_dir: Path, drop: Path) -> None:
+    put(data_dir, drop, "return-with-link.xml")
+    conn = make(drop_folder=drop, claim_timeout=60)
+    next(conn.read("sales"))  # the poller dies here: no commit
+    (claimed,) = (drop / "processing").iterdir()
+    assert list(conn.read("sales")) == [], "a fresh claim belongs to its poller"
+    os.utime(claimed, (time.time() - 120, time.time() - 120))
+    (page,) = list(conn.read("sales"))
+    assert [e.key for e in page.events]
+    commit(page)
+    assert [p.name for p in (drop / "done").iterdir()] == ["return-with-link.xml"]
 
 
 def test_done_name_clash_gets_a_suffix(data_dir: Path, drop: Path) -> None:
@@ -240,7 +266,9 @@ def test_order_filter_and_subfolders(data_dir: Path, drop: Path) -> None:
 def test_file_removed_before_commit_is_harmless(data_dir: Path, drop: Path) -> None:
     path = put(data_dir, drop, "return-with-link.xml")
     (page,) = list(make(drop_folder=drop).read("sales"))
-    path.unlink()
+    assert not path.exists()
+    for claimed in (drop / "processing").iterdir():
+        claimed.unlink()  # an admin removes it meanwhile
     commit(page)
     assert not (drop / "done" / "return-with-link.xml").exists()
 
