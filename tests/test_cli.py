@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 from sqlalchemy import create_engine, inspect, select
 from typer.testing import CliRunner
 
@@ -45,17 +42,7 @@ SALE_KEYS = {"ticket", "store", "status", "occurred_at", "currency", "total", "l
 LINE_KEYS = {"line", "sku", "quantity", "unit_price", "amount", "currency", "return", "voided"}
 
 
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """``inspect`` configures logging for its process; undo it between tests."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
-    structlog.reset_defaults()
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 @pytest.fixture
