@@ -99,7 +99,8 @@ class WriteBatch:
     idempotency_key: str
     items: Sequence[Record]
     reference: str | None = None
-    """A document the write comes from (shown in the platform's history when it has one)."""
+    """The document the write comes from, as ``Kind/id`` (``Ticket/1001/01/2026-11-23/7``,
+    ``StockPush/42``); shown in the platform's history when it has one."""
 
 
 @dataclass

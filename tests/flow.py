@@ -139,20 +139,46 @@ class Installation:
         for proc in self.processes:
             proc.stop()
         self.rt.close()
-        if self.broker_url and self.broker_url.startswith("amqp"):
-            _delete_queues(self.celery, self.settings)
+        try:
+            if self.broker_url:
+                _delete_queues(self.celery, self.settings)
+        finally:
+            self.celery.close()
 
 
 def _delete_queues(celery: Any, settings: Settings) -> None:
+    """Remove this installation's queues from the shared broker, best effort.
+
+    Every test uses a fresh queue prefix, so without this each run leaves its queues (and
+    any unconsumed messages) behind on the developers' RabbitMQ and Redis."""
     from workers.queues import all_queues
 
+    names = all_queues(settings)
     with celery.connection_for_write() as conn:
         channel = conn.channel()
-        for name in all_queues(settings):
-            try:
-                channel.queue_delete(name)
-            except Exception:
-                pass
+        try:
+            if celery.conf.broker_url.startswith("redis"):
+                _delete_redis_keys(channel, names)
+            else:
+                for name in names:  # idempotent on RabbitMQ; Celery names the exchange alike
+                    channel.queue_delete(name)
+                    channel.exchange_delete(name)
+        except Exception:  # a cleanup failure must not hide the test's own result
+            pass
+        finally:
+            channel.close()
+
+
+def _delete_redis_keys(channel: Any, names: list[str]) -> None:
+    """kombu's Redis queue is a list per priority step plus binding tables keyed by the
+    exchange, which Celery names after the queue. A fresh channel knows no bindings, so
+    ``queue_delete`` would delete nothing: the keys are removed by name instead."""
+    keys = []
+    for name in names:
+        keys += [name, *(f"{name}{channel.sep}{p}" for p in channel.priority_steps if p)]
+        keys += [channel.keyprefix_queue % name, channel.keyprefix_binding_permanent % name]
+    channel.client.delete(*keys)
+    channel.client.zrem(channel.keyprefix_binding_deadlines, *names)
 
 
 def sandbox_writes(sandbox: SandboxServer) -> list[dict[str, Any]]:

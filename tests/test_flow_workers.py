@@ -22,7 +22,7 @@ from bridge.connector import WebhookRequest
 from bridge.store.tables import InboxRow, StockMovementRow
 from bridge.sync import ingest, sweep
 from bridge.sync.stock_import import import_counts
-from connectors.poslog.samples import Line, document, ticket, transaction
+from connectors.poslog.samples import BUSINESS_DAY, Line, document, ticket, transaction
 from connectors.shopify.sandbox import SandboxServer
 from tests.flow import PARIS_GID, SKUS, TOKEN, Installation, shop_seed
 from tests.support import wait_until
@@ -73,7 +73,9 @@ def test_store_sale_reaches_shop_stock(install: Installation) -> None:
     wait_until(inst.settled, what="the installation to settle")
     assert inst.sandbox.state.stats["mutations"] == writes_before + 1
     last = inst.sandbox.state.snapshot()["history"][-1]
-    assert last["reason"] == "correction" and "brique" in last["reference_document_uri"]
+    day = BUSINESS_DAY.isoformat()
+    assert last["reason"] == "correction"
+    assert last["reference_document_uri"] == f"gid://brique/Ticket/1001%2F01%2F{day}%2F1"
     assert (inst.incoming / "done" / "sale-1.xml").exists()
 
     inst.drop("return-2.xml", ticket("1001", 2, [Line("3600000000017", "1", returned=True)]))

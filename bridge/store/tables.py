@@ -165,6 +165,8 @@ class StockPublication(Base):
     """The outbox row carrying this item now; NULL when free."""
     published_e4: Mapped[int | None] = mapped_column(BigInteger)
     published_at: Mapped[datetime | None] = mapped_column(Stamp)
+    source_ref: Mapped[str | None] = mapped_column(String(400))
+    """The document behind the latest change (``Ticket/<key>``, ``Count/<file>``...)."""
 
 
 class OutboxRow(Base):

@@ -175,7 +175,7 @@ def _apply_sale(
             ("movement_key",),
         )
         if new is not None:
-            touched |= mark_dirty(s, plan, shops, sku, location)
+            touched |= mark_dirty(s, plan, shops, sku, location, f"Ticket/{key}")
     return touched
 
 
@@ -203,7 +203,12 @@ def request_push(s: Session, shop: str) -> bool:
 
 
 def mark_dirty(
-    s: Session, plan: MappingPlan, shops: Sequence[str], sku: str, location: str
+    s: Session,
+    plan: MappingPlan,
+    shops: Sequence[str],
+    sku: str,
+    location: str,
+    source_ref: str | None = None,
 ) -> set[str]:
     """Flag (sku, location) stale for every shop that publishes this location.
 
@@ -220,7 +225,7 @@ def mark_dirty(
             StockPublication.sku == sku,
             StockPublication.location == location,
         )
-        bump = {"version": StockPublication.version + 1}
+        bump = {"version": StockPublication.version + 1, "source_ref": source_ref}
         if s.execute(
             update(StockPublication)
             .where(*key, StockPublication.dirty.is_(False))
@@ -238,6 +243,7 @@ def mark_dirty(
                     "dirty": True,
                     "version": 1,
                     "dirty_since": now,
+                    "source_ref": source_ref,
                 },
                 ("connection", "sku", "location"),
             )
@@ -259,4 +265,4 @@ def _apply_level(s: Session, plan: MappingPlan, connection: str, body: StockLeve
     if pub is not None and pub.published_e4 == to_e4(level.on_hand):
         return False
     log.info("shop_stock_drift", connection=connection, sku=level.sku, location=location)
-    return bool(mark_dirty(s, plan, [connection], level.sku, location))
+    return bool(mark_dirty(s, plan, [connection], level.sku, location, f"Drift/{connection}"))

@@ -79,24 +79,28 @@ def claim(rt: Runtime, connection: str) -> int | None:
                     "previous": None
                     if pub.published_e4 is None
                     else format(from_e4(pub.published_e4), "f"),
+                    "source": pub.source_ref,
                 }
             )
         if not items:
             return None
         body = json.dumps({"items": items}, sort_keys=True)
         key = f"{connection}:stock:" + hashlib.sha256(body.encode()).hexdigest()[:32]
-        refs = sorted({i["sku"] for i in items})
+        sources = {i["source"] for i in items}
         out = OutboxRow(
             connection=connection,
             sink="stock",
             idempotency_key=key,
-            reference=f"brique-{refs[0]}" if len(refs) == 1 else f"brique-batch-{len(items)}",
             payload=body,
             status="pending",
             mapping_version=plan.version,
         )
         s.add(out)
         s.flush()
+        # The shop's history links to the ticket when one ticket explains the write; a
+        # coalesced write links to this push, whose payload lists every source.
+        (only,) = sources if len(sources) == 1 else (None,)
+        out.reference = only or f"StockPush/{out.id}"
         s.execute(
             update(StockPublication)
             .where(StockPublication.id.in_([i["pub"] for i in items]))

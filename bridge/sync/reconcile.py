@@ -50,7 +50,7 @@ def reconcile_stock(rt: Runtime, connection: str, chunk: int = 250) -> Reconcile
                 seen = remote.get((sku, target))
                 if seen is None or seen != stock[(sku, loc)].available:
                     result.drifted += 1
-                    mark_dirty(s, plan, [connection], sku, loc)
+                    mark_dirty(s, plan, [connection], sku, loc, f"Reconciliation/{connection}")
     if result.drifted:
         log.warning("stock_drift", connection=connection, **result.__dict__)
         rt.dispatcher.push_stock(connection)

@@ -62,7 +62,7 @@ def import_counts(rt: Runtime, path: Path) -> int:
             )
             if new is not None:
                 written += 1
-                touched |= mark_dirty(s, plan, shops, sku, loc)
+                touched |= mark_dirty(s, plan, shops, sku, loc, f"Count/{path.name}#{digest}")
     for shop in sorted(touched):
         rt.dispatcher.push_stock(shop)
     return written

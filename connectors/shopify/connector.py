@@ -298,7 +298,10 @@ class ShopifyConnector(Connector):
             "quantities": [entry.as_input() for entry in pending],
         }
         if batch.reference:
-            data["referenceDocumentUri"] = f"gid://brique/Ticket/{quote(batch.reference, safe='')}"
+            kind, _, ident = batch.reference.partition("/")
+            data["referenceDocumentUri"] = (
+                f"gid://brique/{quote(kind, safe='')}/{quote(ident, safe='')}"
+            )
         return data
 
     @staticmethod

@@ -218,7 +218,9 @@ def test_write_600_items_sends_three_mutations_with_keys_and_reference(
 ) -> None:
     skus = list(catalog)[:300]
     items = stock_writes(skus, LOC_A, previous=3) + stock_writes(skus, LOC_B)
-    result = connector.write("stock", WriteBatch("batch-42", items, reference="store 12/tx/0042"))
+    result = connector.write(
+        "stock", WriteBatch("batch-42", items, reference="Ticket/store 12/tx/0042")
+    )
     assert result.written == 600 and result.failed == {}
     mutations = shop.operations("BriqueSetStock")
     assert [len(m["input"]["quantities"]) for m in mutations] == [250, 250, 100]

@@ -61,7 +61,7 @@ def test_write_then_read_back(sandbox: SandboxServer) -> None:
         StockWrite(sku="SKU-00002", location=STORE, quantity=Decimal(4)),
         StockWrite(sku="SKU-00404", location=STORE, quantity=Decimal(4)),
     ]
-    result = conn.write("stock", WriteBatch("w-1", items, reference="S12/tx/0042"))
+    result = conn.write("stock", WriteBatch("w-1", items, reference="Ticket/S12/tx/0042"))
     assert result.written == 2
     assert list(result.failed) == [f"SKU-00404@{STORE}"]
     found = conn.read_stock([("SKU-00001", WAREHOUSE), ("SKU-00002", STORE), ("SKU-00003", STORE)])
