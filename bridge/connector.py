@@ -112,6 +112,10 @@ class WriteResult:
     """item key -> error message, for items the platform refused (``DataError``)."""
     observed: dict[str, Any] = field(default_factory=dict)
     """item key -> what the platform holds now, when the write reports it."""
+    stale: dict[str, Decimal | None] = field(default_factory=dict)
+    """item key -> what the platform holds, for items not written because the platform's
+    quantity was not the ``previous`` Brique expected (compare-and-set refused). Brique
+    recomputes those from its ledger and writes again; a connector never forces them."""
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ class FakePos(Connector):
 
 
 class FakeShop(Connector):
-    """Records writes; honours idempotency keys like a well-behaved platform."""
+    """Records writes; honours idempotency keys and compare-and-set like Shopify."""
 
     info: ClassVar[ConnectorInfo] = ConnectorInfo(
         name="fakeshop",
@@ -105,6 +105,10 @@ class FakeShop(Connector):
             key = f"{item.sku}@{item.location}"
             if item.sku in self.refuse_skus:
                 result.failed[key] = f"unknown SKU {item.sku}"
+                continue
+            held = self.levels.get((item.sku, item.location))
+            if item.previous is not None and held is not None and held != item.previous:
+                result.stale[key] = held  # compare-and-set refused, as Shopify does
                 continue
             self.levels[(item.sku, item.location)] = item.quantity
             result.written += 1

@@ -128,6 +128,29 @@ class Installation:
             "stale": stale or 0,
         }
 
+    def explain(self, sku: str) -> str:
+        """What Brique believes and what it sent for ``sku``: for failure messages."""
+        with self.rt.sessions() as s:
+            pubs = s.scalars(select(StockPublication).where(StockPublication.sku == sku)).all()
+            outs = s.scalars(select(OutboxRow).order_by(OutboxRow.id)).all()
+            lines = [
+                f"pub published={p.published_e4} dirty={p.dirty} v={p.version} "
+                f"claimed={p.claimed_by}"
+                for p in pubs
+            ]
+            for out in outs:
+                for item in json.loads(out.payload)["items"]:
+                    if item["sku"] == sku:
+                        lines.append(
+                            f"outbox {out.id} {out.status} attempts={out.attempts} "
+                            f"q={item['quantity']} prev={item['previous']} v={item['version']}"
+                        )
+        history = [
+            (h.get("idempotency_key"), h.get("errors"), h.get("replayed"))
+            for h in self.sandbox.state.snapshot()["history"]
+        ]
+        return "\n".join([*lines, *map(str, history[-15:])])
+
     def settled(self) -> bool:
         c = self.counts()
         return not (c["inbox_pending"] or c["outbox_pending"] or c["stale"])
@@ -172,13 +195,29 @@ def _delete_queues(celery: Any, settings: Settings) -> None:
 def _delete_redis_keys(channel: Any, names: list[str]) -> None:
     """kombu's Redis queue is a list per priority step plus binding tables keyed by the
     exchange, which Celery names after the queue. A fresh channel knows no bindings, so
-    ``queue_delete`` would delete nothing: the keys are removed by name instead."""
+    ``queue_delete`` would delete nothing: the keys are removed by name instead.
+
+    Messages a SIGKILLed worker had taken wait in the shared ``unacked`` hash; any worker
+    on this Redis would push them back (re-creating our queue) an hour later, so they go too.
+    """
+    client = channel.client
     keys = []
     for name in names:
         keys += [name, *(f"{name}{channel.sep}{p}" for p in channel.priority_steps if p)]
         keys += [channel.keyprefix_queue % name, channel.keyprefix_binding_permanent % name]
-    channel.client.delete(*keys)
-    channel.client.zrem(channel.keyprefix_binding_deadlines, *names)
+    client.delete(*keys)
+    client.zrem(channel.keyprefix_binding_deadlines, *names)
+    ours = [tag for tag, entry in client.hscan_iter(channel.unacked_key) if _ours(entry, names)]
+    if ours:
+        client.hdel(channel.unacked_key, *ours)
+        client.zrem(channel.unacked_index_key, *ours)
+
+
+def _ours(entry: bytes, names: list[str]) -> bool:
+    """An ``unacked`` entry is [message, exchange, routing key]; Celery publishes to the
+    default exchange ("") with the queue's name as routing key, or to the queue's exchange."""
+    _, exchange, routing_key = json.loads(entry)
+    return exchange in names or routing_key in names
 
 
 def sandbox_writes(sandbox: SandboxServer) -> list[dict[str, Any]]:

@@ -160,4 +160,4 @@ def test_worker_killed_mid_flight_loses_nothing_and_applies_nothing_twice(
     assert sum(n for _, _, n in moves) == tickets
     assert {sku: -total // 10000 for sku, total, _ in moves} == dict(sold)
     for sku in SKUS:
-        assert inst.level(sku) == start[sku] - sold[sku], sku
+        assert inst.level(sku) == start[sku] - sold[sku], (sku, inst.explain(sku))

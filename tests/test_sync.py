@@ -384,3 +384,18 @@ def test_a_rate_limited_write_is_resent_by_the_retried_push(world) -> None:
             )
             == 0
         )
+
+
+def test_a_refused_compare_and_set_is_recomputed_from_the_ledger(world) -> None:
+    rt, pos, shop, _ = world
+    count_stock(rt, "TSHIRT-RED-M", "PARIS-01", "20")
+    shop.levels[("TSHIRT-RED-M", PARIS)] = Decimal(3)  # someone edits the shop meanwhile
+    pos.pending = [sale(1, ("3600000000017", "2"))]
+    ingest.poll(rt, "tills", "sales")
+    first, second = shop.calls[-2:]
+    assert (first.items[0].previous, first.items[0].quantity) == (20, 18)  # refused: holds 3
+    assert (second.items[0].previous, second.items[0].quantity) == (3, 18)
+    assert shop.levels[("TSHIRT-RED-M", PARIS)] == 18
+    with rt.sessions() as s:
+        pub = s.scalars(select(StockPublication)).one()
+        assert (pub.dirty, pub.claimed_by, pub.published_e4) == (False, None, 180000)

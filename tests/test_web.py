@@ -501,6 +501,25 @@ def test_health_counts_dead_letters_and_stopped_connections(world: World) -> Non
     assert report["connections"]["webshop"]["reason"] == "401 from Shopify"
 
 
+def test_health_alerts_on_a_gap_in_ticket_numbers(world: World) -> None:
+    from bridge.sync import apply
+
+    headers = {"Authorization": f"Bearer {HTTP_TOKEN}"}
+    for seq in (1, 4):
+        world.client.post(
+            "/webhooks/tills", content=ticket("1001", seq, [Line("3600000000017")]), headers=headers
+        )
+    with world.rt.sessions() as s:
+        ids = s.scalars(select(InboxRow.id).where(InboxRow.connection == "tills")).all()
+    for inbox_id in ids:
+        apply.process_inbox(world.rt, inbox_id)
+    report = world.client.get("/health").json()
+    assert report["status"] == "degraded"
+    (alert,) = report["alerts"]
+    assert alert.startswith("ticket gap: tills store 1001 register 01 on ")
+    assert alert.endswith("ticket(s) 2, 3 missing")
+
+
 def test_health_without_a_database_is_503_not_a_crash(tmp_path: Path) -> None:
     folder = tmp_path / "not-a-database"
     folder.mkdir()

@@ -98,6 +98,14 @@ def create_app(rt: Runtime, broker_check: Any = None) -> FastAPI:
             report["connections"] = connections
             if any(c.get("state") == "stopped" for c in connections.values()):
                 report["status"] = "degraded"
+            # A missing ticket means stock and the journal are wrong until it arrives.
+            report["alerts"] = [
+                f"ticket gap: {gap}"
+                for c in connections.values()
+                for gap in c.get("ticket_gaps", [])
+            ]
+            if report["alerts"]:
+                report["status"] = "degraded"
         code = 200 if report["database"]["status"] == "ok" else 503
         return JSONResponse(report, status_code=code)
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import structlog
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from bridge.connector import InboundEvent
@@ -117,7 +117,7 @@ def _apply_sale(
     connection = row.connection
     key = sale.key.as_string()
     location = plan.location_in(connection, sale.key.store) if sale.channel == "store" else None
-    sale_id = insert_ignore(
+    insert_ignore(
         s,
         SaleRow,
         {
@@ -137,19 +137,6 @@ def _apply_sale(
         },
         ("connection", "ticket_key"),
     )
-    if sale_id is not None and sale.channel == "store":
-        journaled = s.get(SaleRow, sale_id)
-        previous = gaps.reveals_gap(s, journaled) if journaled is not None else None
-        if previous is not None:
-            log.warning(
-                "ticket_gap",
-                connection=connection,
-                store=sale.key.store,
-                workstation=sale.key.workstation,
-                business_day=str(sale.key.business_day),
-                after=previous,
-                received=sale.key.sequence,
-            )
     if location is None:
         return set()
     touched: set[str] = set()
@@ -212,28 +199,33 @@ def mark_dirty(
 ) -> set[str]:
     """Flag (sku, location) stale for every shop that publishes this location.
 
-    Returns only the shops for which it *became* stale: a push is already scheduled for the
-    others, and it will pick this change up (that is how ten sales make one write).
+    One UPDATE per shop: a push finishing concurrently compares ``version`` in its own
+    UPDATE, so whichever commits second sees the other's change and the row stays stale.
+    Returns the shops concerned; ``request_push`` decides which need a push queued.
     """
-    newly = set()
+    touched = set()
     now = datetime.now(UTC)
     for shop in shops:
         if plan.location_out(shop, location) is None:
             continue
-        key = (
-            StockPublication.connection == shop,
-            StockPublication.sku == sku,
-            StockPublication.location == location,
-        )
-        bump = {"version": StockPublication.version + 1, "source_ref": source_ref}
-        if s.execute(
+        bump = (
             update(StockPublication)
-            .where(*key, StockPublication.dirty.is_(False))
-            .values(dirty=True, dirty_since=now, **bump)
-        ).rowcount:
-            newly.add(shop)
-        elif not s.execute(update(StockPublication).where(*key).values(**bump)).rowcount:
-            insert_ignore(
+            .where(
+                StockPublication.connection == shop,
+                StockPublication.sku == sku,
+                StockPublication.location == location,
+            )
+            .values(
+                dirty=True,
+                version=StockPublication.version + 1,
+                dirty_since=case(
+                    (StockPublication.dirty.is_(True), StockPublication.dirty_since), else_=now
+                ),
+                source_ref=source_ref,
+            )
+        )
+        if not s.execute(bump).rowcount:
+            created = insert_ignore(
                 s,
                 StockPublication,
                 {
@@ -247,8 +239,10 @@ def mark_dirty(
                 },
                 ("connection", "sku", "location"),
             )
-            newly.add(shop)
-    return newly
+            if created is None:
+                s.execute(bump)  # another transaction created it meanwhile: bump theirs
+        touched.add(shop)
+    return touched
 
 
 def _apply_level(s: Session, plan: MappingPlan, connection: str, body: StockLevelBody) -> bool:

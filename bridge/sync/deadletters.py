@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from bridge.errors import ConfigError, who_must_act
@@ -90,16 +90,16 @@ def replay(rt: Runtime, dead_letter_id: int) -> Replayed:
 
 
 def _mark_dirty(s: Session, connection: str, sku: str, location: str) -> None:
-    pub = s.scalar(
-        select(StockPublication).where(
+    """Stale again, in one UPDATE (a push in flight keeps its claim and sees the new version)."""
+    s.execute(
+        update(StockPublication)
+        .where(
             StockPublication.connection == connection,
             StockPublication.sku == sku,
             StockPublication.location == location,
         )
+        .values(dirty=True, version=StockPublication.version + 1, dirty_since=datetime.now(UTC))
     )
-    if pub is not None:
-        pub.dirty, pub.version, pub.claimed_by = True, pub.version + 1, None
-        pub.dirty_since = datetime.now(UTC)
 
 
 def _requeue_file(rt: Runtime, connection: str, path: Path) -> str:

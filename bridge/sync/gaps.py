@@ -75,21 +75,3 @@ def ticket_gaps(session: Session, connection: str | None = None, limit: int = 10
         missing = tuple(n for n in range(min(seen), max(seen) + 1) if n not in seen)
         gaps.append(Gap(conn, store, workstation, day, missing))
     return gaps
-
-
-def reveals_gap(session: Session, row: SaleRow) -> int | None:
-    """After journaling ``row``: the highest earlier number, when ``row`` skips ahead of it."""
-    if row.sequence_no is None:
-        return None
-    previous = session.scalar(
-        select(func.max(SaleRow.sequence_no)).where(
-            SaleRow.connection == row.connection,
-            SaleRow.store == row.store,
-            SaleRow.workstation == row.workstation,
-            SaleRow.business_day == row.business_day,
-            SaleRow.id != row.id,
-        )
-    )
-    if previous is not None and row.sequence_no > previous + 1:
-        return previous
-    return None

@@ -11,9 +11,11 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import structlog
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from bridge.connector import StockWrite, WriteBatch
 from bridge.errors import AuthError, ConfigError, DataError, RateLimited, TransientError
@@ -188,31 +190,48 @@ def send(rt: Runtime, outbox_id: int) -> str:
         att.detail = f"written={result.written} failed={len(result.failed)}"
         for item in items:
             item_key = f"{item['sku']}@{item['target']}"
-            pub = s.get(StockPublication, item["pub"])
-            if pub is None or pub.claimed_by != outbox_id:
-                continue
-            pub.claimed_by = None
-            pub.dirty = pub.version != item["version"]
-            if item_key in result.failed:
-                deadletters.record(
+            if item_key in result.stale:
+                # Not written: the shop holds something else. Recompute from the ledger, with
+                # what the shop holds as the next compare-and-set value.
+                held = result.stale[item_key]
+                _unclaim(
                     s,
-                    connection=connection,
-                    stage="outbox",
-                    error=DataError(result.failed[item_key]),
-                    ref_id=outbox_id,
-                    record=f"{item['sku']}@{item['location']}",
-                    payload=json.dumps(item),
+                    outbox_id,
+                    item,
+                    dirty=True,
+                    version=StockPublication.version + 1,
+                    dirty_since=now,
+                    published_e4=None if held is None else to_e4(held),
                 )
-                continue
-            pub.published_e4 = to_e4(Decimal(item["quantity"]))
-            pub.published_at = now
+            elif item_key in result.failed:
+                if _unclaim(s, outbox_id, item):
+                    deadletters.record(
+                        s,
+                        connection=connection,
+                        stage="outbox",
+                        error=DataError(result.failed[item_key]),
+                        ref_id=outbox_id,
+                        record=f"{item['sku']}@{item['location']}",
+                        payload=json.dumps(item),
+                    )
+            else:
+                _unclaim(
+                    s,
+                    outbox_id,
+                    item,
+                    published_e4=to_e4(Decimal(item["quantity"])),
+                    published_at=now,
+                )
     log.info(
         "stock_pushed",
         connection=connection,
         outbox=outbox_id,
         items=len(items),
         failed=len(result.failed),
+        stale=len(result.stale),
     )
+    if result.stale:
+        rt.dispatcher.push_stock(connection)
     return "sent"
 
 
@@ -226,12 +245,24 @@ def _finish_attempt(rt: Runtime, attempt_id: int, outcome: str, detail: str) -> 
                 out.last_error = detail
 
 
-def _release(s, outbox_id: int, items: list[dict]) -> None:
+def _unclaim(s: Session, outbox_id: int, item: dict[str, Any], **values: Any) -> bool:
+    """Free one item this outbox row holds; stale again if it changed while in flight.
+
+    One UPDATE, so a sale committing meanwhile cannot be lost: ``version`` is compared by
+    the database at write time, not read earlier by us. False if the row was not ours.
+    """
+    values.setdefault("dirty", StockPublication.version != item["version"])
+    freed = s.execute(
+        update(StockPublication)
+        .where(StockPublication.id == item["pub"], StockPublication.claimed_by == outbox_id)
+        .values(claimed_by=None, **values)
+    ).rowcount
+    return bool(freed)
+
+
+def _release(s: Session, outbox_id: int, items: list[dict[str, Any]]) -> None:
     for item in items:
-        pub = s.get(StockPublication, item["pub"])
-        if pub is not None and pub.claimed_by == outbox_id:
-            pub.claimed_by = None
-            pub.dirty = pub.version != item["version"]
+        _unclaim(s, outbox_id, item)
 
 
 def _give_up(

@@ -273,10 +273,8 @@ def _claim(path: Path, processing: Path) -> Path | None:
     dropped meanwhile never overwrites the first.
     """
     processing.mkdir(exist_ok=True)
-    if path.parent == processing:
-        os.utime(path)  # re-claiming an abandoned file: restart its clock
-        return path
-    target = processing / f"{time.time_ns()}-{os.getpid()}{CLAIM_SEPARATOR}{path.name}"
+    # An abandoned claim is re-claimed the same way, under a new name: one poller wins.
+    target = processing / f"{time.time_ns()}-{os.getpid()}{CLAIM_SEPARATOR}{_original_name(path)}"
     try:
         os.rename(path, target)
     except FileNotFoundError:

@@ -237,9 +237,15 @@ class ShopifyConnector(Connector):
     def _write_chunk(
         self, batch: WriteBatch, index: int, pending: list[_Entry], result: WriteResult
     ) -> None:
-        """Send one chunk; on userErrors drop the refused items, refresh stale ones, resend."""
+        """Send one chunk; refused items go to ``failed``, stale ones to ``stale``, the rest
+        is resent.
+
+        A stale ``changeFromQuantity`` means Shopify holds something Brique did not write (a
+        web order, a hand edit) or that this write is older than one already applied. Either
+        way the quantity computed when the batch was built may be out of date, so it is not
+        forced: Shopify's current value is reported and Brique recomputes from its ledger.
+        """
         key = f"{batch.idempotency_key}-{index}"
-        refreshed = False
         for attempt in range(1, MAX_CHUNK_ATTEMPTS + 1):
             variables = {"input": self._set_input(batch, pending), "idempotencyKey": key}
             data = self.graphql.execute(
@@ -266,17 +272,13 @@ class ShopifyConnector(Connector):
                 return
             for position, error in refused.items():
                 result.failed[pending[position].key] = _user_error_text(error)
-            if stale and refreshed:
+            if stale:
+                current = self._read_levels([(pending[i].item, pending[i].location) for i in stale])
                 for position in stale:
-                    result.failed[pending[position].key] = (
-                        "quantity changed again in Shopify while being overwritten"
-                    )
-            dropped = set(refused) | (stale if refreshed else set())
-            pending = [e for i, e in enumerate(pending) if i not in dropped]
-            if stale and not refreshed:
-                # Brique owns these quantities: read what Shopify holds now and overwrite it.
-                self._refresh(pending)
-                refreshed = True
+                    entry = pending[position]
+                    held = current.get((entry.item, entry.location))
+                    result.stale[entry.key] = None if held is None else Decimal(held)
+            pending = [e for i, e in enumerate(pending) if i not in refused and i not in stale]
             if not pending or attempt == MAX_CHUNK_ATTEMPTS:
                 break
             # A new input needs a new key; derived from the input so a replay finds it again.
@@ -321,11 +323,6 @@ class ShopifyConnector(Connector):
                 refused[position] = error
         stale -= set(refused)
         return stale, refused, unattributed
-
-    def _refresh(self, pending: list[_Entry]) -> None:
-        current = self._read_levels([(e.item, e.location) for e in pending])
-        for entry in pending:
-            entry.change_from = current.get((entry.item, entry.location))
 
     # -- stock in -------------------------------------------------------------------------
 

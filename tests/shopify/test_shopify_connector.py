@@ -310,7 +310,7 @@ def test_fractional_quantity_fails_that_item(
     assert shop.operations("BriqueSetStock")[0]["input"]["quantities"][0]["quantity"] == 4
 
 
-def test_stale_change_from_quantity_rereads_and_overwrites_once(
+def test_stale_change_from_quantity_is_reported_not_forced(
     connector: ShopifyConnector, shop: ScriptedShop, catalog: dict[str, str]
 ) -> None:
     shop.levels[(catalog["000002"], LOC_A)] = 7  # a web sale moved it since Brique looked
@@ -325,18 +325,21 @@ def test_stale_change_from_quantity_rereads_and_overwrites_once(
     )
     items = stock_writes(["000001", "000002", "000003"], previous=8)
     result = connector.write("stock", WriteBatch("stale", items))
-    assert result.written == 3 and result.failed == {}
+    assert result.written == 2 and result.failed == {}
+    assert result.stale == {f"000002@{LOC_A}": Decimal(7)}  # what Shopify holds now
     first, second = shop.operations("BriqueSetStock")
     assert second["idempotencyKey"] != first["idempotencyKey"]
     assert second["idempotencyKey"].startswith("stale-0-")
-    changes = [q["changeFromQuantity"] for q in second["input"]["quantities"]]
-    assert changes == [0, 7, 0]  # what Shopify holds now
+    resent = [q["inventoryItemId"] for q in second["input"]["quantities"]]
+    assert resent == [catalog["000001"], catalog["000003"]]
     levels = shop.operations("BriqueLevels")
-    assert len(levels) == 1 and levels[0]["i1"] == catalog["000002"]
-    assert shop.levels[(catalog["000002"], LOC_A)] == 6
+    assert len(levels) == 1 and levels[0]["i0"] == catalog["000002"]
+    assert shop.levels[(catalog["000002"], LOC_A)] == 7  # not overwritten blindly
 
 
-def test_stale_twice_fails_the_item(connector: ShopifyConnector, shop: ScriptedShop) -> None:
+def test_stale_items_in_every_retry_are_all_reported(
+    connector: ShopifyConnector, shop: ScriptedShop
+) -> None:
     stale = {
         "code": "CHANGE_FROM_QUANTITY_STALE",
         "field": ["input", "quantities", "0", "changeFromQuantity"],
@@ -346,8 +349,8 @@ def test_stale_twice_fails_the_item(connector: ShopifyConnector, shop: ScriptedS
     result = connector.write(
         "stock", WriteBatch("s", stock_writes(["000001", "000002"], previous=1))
     )
-    assert result.written == 1
-    assert "changed again" in result.failed[f"000001@{LOC_A}"]
+    assert result.written == 0 and result.failed == {}
+    assert set(result.stale) == {f"000001@{LOC_A}", f"000002@{LOC_A}"}
 
 
 def test_user_error_fails_the_item_and_the_rest_is_resent(

@@ -96,7 +96,7 @@ def test_idempotent_replay_does_not_reapply(sandbox: SandboxServer) -> None:
     assert conn.read_stock([("SKU-00001", WAREHOUSE)]) == {("SKU-00001", WAREHOUSE): Decimal(8)}
 
 
-def test_stale_quantity_is_reread_and_overwritten(sandbox: SandboxServer) -> None:
+def test_stale_quantity_is_reported_and_the_rest_written(sandbox: SandboxServer) -> None:
     conn = connect(sandbox)
     sandbox.state.set_level("SKU-00002", WAREHOUSE, 5)  # Brique still believes 0
     items = [
@@ -104,10 +104,15 @@ def test_stale_quantity_is_reread_and_overwritten(sandbox: SandboxServer) -> Non
         StockWrite(sku="SKU-00003", location=WAREHOUSE, quantity=Decimal(1), previous=Decimal(0)),
     ]
     result = conn.write("stock", WriteBatch("stale-1", items))
-    assert result.written == 2 and result.failed == {}
+    assert result.written == 1 and result.failed == {}
+    assert result.stale == {f"SKU-00002@{WAREHOUSE}": Decimal(5)}
     errors = [entry["errors"] for entry in sandbox.state.history]
     assert errors == [["CHANGE_FROM_QUANTITY_STALE"], []]
-    assert conn.read_stock([("SKU-00002", WAREHOUSE)]) == {("SKU-00002", WAREHOUSE): Decimal(10)}
+    # Never forced: what the shop holds stays until Brique recomputes from its ledger.
+    assert conn.read_stock([("SKU-00002", WAREHOUSE), ("SKU-00003", WAREHOUSE)]) == {
+        ("SKU-00002", WAREHOUSE): Decimal(5),
+        ("SKU-00003", WAREHOUSE): Decimal(1),
+    }
 
 
 def test_large_push_is_never_throttled_thanks_to_the_client_limiter() -> None:

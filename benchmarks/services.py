@@ -1,0 +1,137 @@
+"""The backends a benchmark runs on: embedded (SQLite + filesystem), PostgreSQL, Redis, RabbitMQ.
+
+Same URLs and environment overrides as the test suite, so ``make bench`` measures what
+``make test`` exercises. A service that is not reachable is skipped with a printed reason
+rather than failing the run: the figures that can be measured are still worth having.
+Everything created here (databases, queues) is removed again, even when a benchmark fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+POSTGRES_ADMIN = os.environ.get(
+    "BRIQUE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("BRIQUE_TEST_REDIS", "redis://127.0.0.1:6379/0")
+RABBITMQ_URL = os.environ.get("BRIQUE_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A database and a broker; ``None`` means the embedded default for that part."""
+
+    name: str
+    postgres: bool = False
+    broker_url: str | None = None
+
+
+EMBEDDED = Backend("embedded (SQLite + filesystem)")
+PG_REDIS = Backend("PostgreSQL + Redis", postgres=True, broker_url=REDIS_URL)
+PG_RABBITMQ = Backend("PostgreSQL + RabbitMQ", postgres=True, broker_url=RABBITMQ_URL)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+def port_open(url: str, default_port: int, timeout: float = 1.0) -> bool:
+    parts = urlsplit(url.replace("postgresql+psycopg", "postgresql"))
+    try:
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), timeout=timeout
+        ):
+            return True
+    except OSError:
+        return False
+
+
+def unavailable(backend: Backend) -> str | None:
+    """Why ``backend`` cannot run here, or None when every service it needs answers."""
+    if backend.postgres and not port_open(POSTGRES_ADMIN, 5432):
+        return f"PostgreSQL is not reachable at {POSTGRES_ADMIN}"
+    url = backend.broker_url
+    if url and url.startswith("redis") and not port_open(url, 6379):
+        return f"Redis is not reachable at {url}"
+    if url and url.startswith("amqp") and not port_open(url, 5672):
+        return f"RabbitMQ is not reachable at {url}"
+    return None
+
+
+@contextmanager
+def database(backend: Backend, folder: Path) -> Iterator[str]:
+    """A fresh database URL for one measurement: a SQLite file, or a PostgreSQL database
+    created for it and dropped afterwards (``WITH (FORCE)`` also ends stray connections)."""
+    if not backend.postgres:
+        yield f"sqlite:///{folder / 'brique.sqlite3'}"
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = unique("brique_bench_")
+    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield make_url(POSTGRES_ADMIN).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def delete_queues(celery: Any, names: list[str]) -> None:
+    """Remove this run's queues (and their exchanges on RabbitMQ) from a shared broker."""
+    if celery.conf.brique_settings.embedded_broker:
+        return  # the queue folder lives in the run's temporary directory
+    with celery.connection_for_write() as conn:
+        for name in names:
+            for op in ("queue_delete", "exchange_delete"):
+                # A fresh channel each time: on AMQP a refused call closes its channel.
+                channel = conn.channel()
+                try:
+                    getattr(channel, op)(name)
+                except Exception:  # best effort: it may never have existed
+                    pass
+                finally:
+                    channel.close()
+        if celery.conf.broker_url.startswith("redis"):
+            # A fresh channel knows no bindings, so queue_delete leaves kombu's keys behind:
+            # the lists (one per priority step) and both binding tables, named after us.
+            channel = conn.channel()
+            keys = []
+            for name in names:
+                keys += [name, *(f"{name}{channel.sep}{p}" for p in channel.priority_steps if p)]
+                keys += [f"_kombu.binding.{name}", f"_kombu.binding_permanent.{name}"]
+            channel.client.delete(*keys)
+            channel.client.zrem(channel.keyprefix_binding_deadlines, *names)
+            _forget_unacked(channel, names)
+            channel.close()
+
+
+def _forget_unacked(channel: Any, names: list[str]) -> None:
+    """Drop our messages from kombu's shared ``unacked`` hash (a worker killed after the
+    grace period leaves them there), or any Redis worker re-creates our queue in an hour."""
+    client = channel.client
+    ours = [tag for tag, entry in client.hscan_iter(channel.unacked_key) if _ours(entry, names)]
+    if ours:
+        client.hdel(channel.unacked_key, *ours)
+        client.zrem(channel.unacked_index_key, *ours)
+
+
+def _ours(entry: bytes, names: list[str]) -> bool:
+    """An ``unacked`` entry is [message, exchange, routing key]; Celery publishes to the
+    default exchange ("") with the queue's name as routing key, or to the queue's exchange."""
+    _, exchange, routing_key = json.loads(entry)
+    return exchange in names or routing_key in names
