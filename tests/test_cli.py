@@ -514,3 +514,17 @@ def test_stock_import(runner: CliRunner, install: Install) -> None:
     result = install.run(runner, "stock", "import", str(wrong))
     assert result.exit_code == 1
     assert f"{wrong}:1: missing column(s)" in result.stderr
+
+
+def test_ingest_feeds_a_file_once(runner: CliRunner, install: Install) -> None:
+    install.run(runner, "db", "upgrade")
+    path = install.root / "archive.xml"
+    path.write_bytes(document([transaction("1001", n, [Line("3600000000017")]) for n in (1, 2)]))
+    args = ("ingest", str(path), "--connection", "tills")
+    first = install.run(runner, *args)
+    assert first.exit_code == 0, first.output
+    assert "2 new, 0 already received, 0 rejected" in first.stdout
+    assert "0 new, 2 already received" in install.run(runner, *args).stdout
+    tasks = [m for m in install.broker_messages() if m["task"] == "brique.process_inbox"]
+    assert len(tasks) == 2
+    assert install.run(runner, "ingest", "nope.xml", "--connection", "tills").exit_code == 1

@@ -408,6 +408,32 @@ def deadletters_replay(
         raise typer.Exit(1)
 
 
+@app.command()
+def ingest(
+    file: Path,
+    connection: Annotated[str, typer.Option("--connection", help="Connection that reads FILE.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Feed one document (e.g. a POSLog file from an archive) to a connection's inbox.
+
+    Tickets already received are recognised and skipped; the new ones are processed by the
+    workers like any other.
+    """
+    from bridge.sync.ingest import ingest_document
+
+    rt = _celery_dispatch_runtime(config)
+    try:
+        with file.open("rb") as fh:
+            result = ingest_document(rt, connection, file.name, fh)
+    except (BriqueError, OSError) as exc:
+        _error(str(exc))
+        raise typer.Exit(1) from None
+    out.print(
+        f"{len(result.accepted)} new, {result.duplicates} already received, "
+        f"{result.rejected} rejected (see `brique deadletters list`)"
+    )
+
+
 @stock_app.command("import")
 def stock_import(file: Path, config: ConfigOpt = None) -> None:
     """Count stock from a CSV (sku,location,quantity) into the ledger."""

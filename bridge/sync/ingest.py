@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bridge.connector import InboundEvent, Rejection, WebhookRequest
@@ -131,14 +130,3 @@ def ingest_document(rt: Runtime, connection: str, source: str, stream: BinaryIO)
     if result.accepted:
         rt.dispatcher.process_inbox(connection, result.accepted)
     return result
-
-
-def pending_ids(rt: Runtime, connection: str) -> list[int]:
-    with rt.sessions() as s:
-        return list(
-            s.scalars(
-                select(InboxRow.id).where(
-                    InboxRow.connection == connection, InboxRow.status == "pending"
-                )
-            )
-        )
