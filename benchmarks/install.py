@@ -21,7 +21,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from benchmarks.services import Backend, delete_queues, unique
+from benchmarks.services import Backend, unique
+from tests.flow import delete_queues
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -158,8 +159,6 @@ class Installation:
         if self.logs_to is not None:
             self.keep_logs(self.logs_to)
         try:
-            from workers.queues import all_queues
-
-            delete_queues(self.celery, all_queues(self.settings))
+            delete_queues(self.celery, self.settings)
         finally:
             self.celery.close()

@@ -8,7 +8,6 @@ Everything created here (databases, queues) is removed again, even when a benchm
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import uuid
@@ -16,7 +15,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 POSTGRES_ADMIN = os.environ.get(
@@ -89,49 +87,3 @@ def database(backend: Backend, folder: Path) -> Iterator[str]:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
-
-
-def delete_queues(celery: Any, names: list[str]) -> None:
-    """Remove this run's queues (and their exchanges on RabbitMQ) from a shared broker."""
-    if celery.conf.brique_settings.embedded_broker:
-        return  # the queue folder lives in the run's temporary directory
-    with celery.connection_for_write() as conn:
-        for name in names:
-            for op in ("queue_delete", "exchange_delete"):
-                # A fresh channel each time: on AMQP a refused call closes its channel.
-                channel = conn.channel()
-                try:
-                    getattr(channel, op)(name)
-                except Exception:  # best effort: it may never have existed
-                    pass
-                finally:
-                    channel.close()
-        if celery.conf.broker_url.startswith("redis"):
-            # A fresh channel knows no bindings, so queue_delete leaves kombu's keys behind:
-            # the lists (one per priority step) and both binding tables, named after us.
-            channel = conn.channel()
-            keys = []
-            for name in names:
-                keys += [name, *(f"{name}{channel.sep}{p}" for p in channel.priority_steps if p)]
-                keys += [f"_kombu.binding.{name}", f"_kombu.binding_permanent.{name}"]
-            channel.client.delete(*keys)
-            channel.client.zrem(channel.keyprefix_binding_deadlines, *names)
-            _forget_unacked(channel, names)
-            channel.close()
-
-
-def _forget_unacked(channel: Any, names: list[str]) -> None:
-    """Drop our messages from kombu's shared ``unacked`` hash (a worker killed after the
-    grace period leaves them there), or any Redis worker re-creates our queue in an hour."""
-    client = channel.client
-    ours = [tag for tag, entry in client.hscan_iter(channel.unacked_key) if _ours(entry, names)]
-    if ours:
-        client.hdel(channel.unacked_key, *ours)
-        client.zrem(channel.unacked_index_key, *ours)
-
-
-def _ours(entry: bytes, names: list[str]) -> bool:
-    """An ``unacked`` entry is [message, exchange, routing key]; Celery publishes to the
-    default exchange ("") with the queue's name as routing key, or to the queue's exchange."""
-    _, exchange, routing_key = json.loads(entry)
-    return exchange in names or routing_key in names

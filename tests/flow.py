@@ -164,18 +164,21 @@ class Installation:
         self.rt.close()
         try:
             if self.broker_url:
-                _delete_queues(self.celery, self.settings)
+                delete_queues(self.celery, self.settings)
         finally:
             self.celery.close()
 
 
-def _delete_queues(celery: Any, settings: Settings) -> None:
-    """Remove this installation's queues from the shared broker, best effort.
+def delete_queues(celery: Any, settings: Settings) -> None:
+    """Remove this installation's queues from the shared broker, best effort (tests and
+    benchmarks).
 
     Every test uses a fresh queue prefix, so without this each run leaves its queues (and
     any unconsumed messages) behind on the developers' RabbitMQ and Redis."""
     from workers.queues import all_queues
 
+    if settings.embedded_broker:
+        return  # the queue folder lives in the installation's temporary directory
     names = all_queues(settings)
     with celery.connection_for_write() as conn:
         channel = conn.channel()
