@@ -49,7 +49,7 @@ def process_inbox(rt: Runtime, inbox_id: int) -> list[str]:
     try:
         bodies = rt.connector(connection).decode(event)
     except (DataError, ValidationError) as exc:
-        _dead(rt, inbox_id, connection, event.key, DataError(str(exc)))
+        _dead(rt, inbox_id, DataError(str(exc)))
         return []
     shops = rt.shop_connections()
     with rt.transaction() as s:
@@ -58,15 +58,9 @@ def process_inbox(rt: Runtime, inbox_id: int) -> list[str]:
             return []
         try:
             with s.begin_nested():
-                touched, status = _apply(s, rt, plan, shops, row, bodies)
+                touched, status = _apply(s, plan, shops, row, bodies)
         except DataError as exc:
-            row.status, row.last_error = "dead", str(exc)
-            row.attempts += 1
-            deadletters.record(
-                s, connection=connection, stage="inbox", error=exc, ref_id=row.id,
-                record=row.event_key, payload=row.payload,
-            )  # fmt: skip
-            log.warning("inbox_dead", connection=connection, key=row.event_key, error=str(exc))
+            _bury(s, row, exc)
             return []
         row.status, row.processed_at = status, datetime.now(UTC)
         row.attempts += 1
@@ -74,23 +68,26 @@ def process_inbox(rt: Runtime, inbox_id: int) -> list[str]:
         return [shop for shop in touched if request_push(s, shop)]
 
 
-def _dead(rt: Runtime, inbox_id: int, connection: str, key: str, exc: DataError) -> None:
+def _dead(rt: Runtime, inbox_id: int, exc: DataError) -> None:
     with rt.transaction() as s:
-        row = s.get(InboxRow, inbox_id)
-        if row is None or row.status != "pending":
-            return
-        row.status, row.last_error = "dead", str(exc)
-        row.attempts += 1
-        deadletters.record(
-            s, connection=connection, stage="inbox", error=exc, ref_id=row.id, record=key,
-            payload=row.payload,
-        )  # fmt: skip
-    log.warning("inbox_dead", connection=connection, key=key, error=str(exc))
+        row = s.get(InboxRow, inbox_id, with_for_update=True)
+        if row is not None and row.status == "pending":
+            _bury(s, row, exc)
+
+
+def _bury(s: Session, row: InboxRow, exc: DataError) -> None:
+    """The event cannot be applied as it is: a dead letter names it, the row stops here."""
+    row.status, row.last_error = "dead", str(exc)
+    row.attempts += 1
+    deadletters.record(
+        s, connection=row.connection, stage="inbox", error=exc, ref_id=row.id,
+        record=row.event_key, payload=row.payload,
+    )  # fmt: skip
+    log.warning("inbox_dead", connection=row.connection, key=row.event_key, error=str(exc))
 
 
 def _apply(
     s: Session,
-    rt: Runtime,
     plan: MappingPlan,
     shops: Sequence[str],
     row: InboxRow,
