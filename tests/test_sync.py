@@ -399,3 +399,20 @@ def test_a_refused_compare_and_set_is_recomputed_from_the_ledger(world) -> None:
     with rt.sessions() as s:
         pub = s.scalars(select(StockPublication)).one()
         assert (pub.dirty, pub.claimed_by, pub.published_e4) == (False, None, 180000)
+
+
+def test_push_leaves_a_write_in_flight_elsewhere_alone(world) -> None:
+    rt, pos, shop, dispatcher = world
+    dispatcher.paused = True
+    pos.pending = [sale(1, ("3600000000017", "1"))]
+    ingest.poll(rt, "tills", "sales")
+    (_, (inbox_id,)) = dispatcher.queue.popleft()
+    apply.process_inbox(rt, inbox_id)
+    outbox_id = push_stock.claim(rt, "webshop")
+    with rt.transaction() as s:  # another worker started sending it and has not finished
+        s.add(OutboxAttempt(outbox_id=outbox_id))
+    assert push_stock.push(rt, "webshop") == []
+    assert not shop.calls
+    rt.settings.stale_seconds = 0  # ...until that attempt is older than stale_seconds
+    assert push_stock.push(rt, "webshop") == [outbox_id]
+    assert len(shop.calls) == 1

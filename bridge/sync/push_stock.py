@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -118,10 +118,26 @@ def push(rt: Runtime, connection: str, max_batches: int = 50) -> list[int]:
         state = s.get(ConnectionState, connection)
         if state is not None:
             state.push_requested_at = None  # changes from now on queue a new push
+        # A row another process is sending right now (an attempt started recently and not
+        # finished) is left to it; one abandoned by a dead worker is taken after stale_seconds.
+        cutoff = datetime.now(UTC) - timedelta(seconds=rt.settings.stale_seconds)
+        in_flight = (
+            select(OutboxAttempt.id)
+            .where(
+                OutboxAttempt.outbox_id == OutboxRow.id,
+                OutboxAttempt.finished_at.is_(None),
+                OutboxAttempt.started_at > cutoff,
+            )
+            .exists()
+        )
         pending = list(
             s.scalars(
                 select(OutboxRow.id)
-                .where(OutboxRow.connection == connection, OutboxRow.status == "pending")
+                .where(
+                    OutboxRow.connection == connection,
+                    OutboxRow.status == "pending",
+                    ~in_flight,
+                )
                 .order_by(OutboxRow.id)
             )
         )
