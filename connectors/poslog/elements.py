@@ -2,6 +2,9 @@
 
 Producers disagree on namespaces and prefixes, so every lookup here matches the *local* name.
 A value that cannot be read raises ``_Reject``: that transaction is rejected, not the file.
+
+Speed: a Transaction is looked up by name a few dozen times, so each element's children are
+indexed by local name once (``_kids``) instead of reading every child's tag on each lookup.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 from bridge.model.sale import TicketLink
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+_INDEX: dict[Any, dict[str, list[Any]]] = {}
 
 
 class _Reject(Exception):
@@ -29,14 +33,50 @@ def _local(el: Any) -> str:
     return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
+def _kids(el: Any) -> dict[str, list[Any]]:
+    """An element's children by local name, in document order; built once per element.
+
+    A transaction is looked up by name dozens of times, and reading every child's tag in
+    Python on each lookup was most of the parser's time. The memo is keyed by the element
+    itself (which keeps lxml's proxy, hence the key, alive), so an entry is always that
+    element's true index and a miss only costs a rebuild; ``_forget`` drops it all after
+    each transaction, before the transaction is cleared, so memory stays flat.
+    """
+    kids = _INDEX.get(el)
+    if kids is None:
+        kids = {}
+        for child in el:
+            tag = child.tag
+            if isinstance(tag, str):  # comments and PIs have a factory function as tag
+                name = tag.rpartition("}")[2]
+                found = kids.get(name)
+                if found is None:
+                    kids[name] = [child]
+                else:
+                    found.append(child)
+        _INDEX[el] = kids
+    return kids
+
+
+def _forget() -> None:
+    """Drop the ``_kids`` memo: call once a transaction is mapped."""
+    _INDEX.clear()
+
+
 def _child(el: Any, *names: str) -> Any:
     """First direct child whose local name is one of ``names`` (any namespace)."""
     if el is None:
         return None
-    for child in el:
-        if _local(child) in names:
-            return child
-    return None
+    kids = _INDEX.get(el)
+    if kids is None:
+        kids = _kids(el)
+    if len(names) == 1:
+        found = kids.get(names[0])
+        return found[0] if found else None
+    firsts = [found[0] for name in names if (found := kids.get(name))]
+    if len(firsts) > 1:
+        return min(firsts, key=el.index)  # several names present: the first in the document
+    return firsts[0] if firsts else None
 
 
 def _first(*elements: Any) -> Any:
@@ -44,10 +84,10 @@ def _first(*elements: Any) -> Any:
     return next((el for el in elements if el is not None), None)
 
 
-def _children(el: Any, *names: str) -> list[Any]:
+def _children(el: Any, name: str) -> list[Any]:
     if el is None:
         return []
-    return [child for child in el if _local(child) in names]
+    return list(_kids(el).get(name, ()))
 
 
 def _text(el: Any, *path: str) -> str | None:

@@ -25,6 +25,8 @@ from connectors.poslog.elements import (
 
 SALE_ITEMS = frozenset({"Sale", "SaleForDelivery", "SaleForPickup"})
 RETURN_ITEMS = frozenset({"Return", "ReturnForDelivery", "ReturnForPickup"})
+LINE_BODIES = tuple(sorted(SALE_ITEMS | RETURN_ITEMS))
+"""Local names of an item line's body, for ``_child``: the first in document order wins."""
 BARCODE_TYPES = frozenset({"GTIN", "EAN", "EAN8", "EAN13", "UPC", "UPCA", "UPCE", "ISBN"})
 
 

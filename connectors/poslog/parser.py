@@ -47,13 +47,14 @@ from connectors.poslog.elements import (
     _decimal,
     _first,
     _flag,
+    _forget,
     _link,
     _local,
     _Reject,
     _store_id,
     _text,
 )
-from connectors.poslog.lines import RETURN_ITEMS, SALE_ITEMS, _line, _line_voided, _match_reversals
+from connectors.poslog.lines import LINE_BODIES, _line, _line_voided, _match_reversals
 from connectors.poslog.tenders import _change, _tender
 from connectors.poslog.xmlsafe import _GuardedStream, _refuse_doctype
 
@@ -169,7 +170,12 @@ class PosLogReader(Iterator[Sale | Rejection]):
                 depth -= 1
                 if depth:
                     continue  # a Transaction nested in a vendor extension: part of its parent
-                yield from self._transaction(el)
+                try:
+                    item = self._transaction(el)
+                finally:
+                    _forget()  # before yielding: the memo must not outlive the transaction
+                if item is not None:
+                    yield item
                 _release(el)
             root = getattr(events, "root", None)
             if not checked and root is not None:
@@ -182,7 +188,7 @@ class PosLogReader(Iterator[Sale | Rejection]):
 
     # -- transaction level
 
-    def _transaction(self, tx: Any) -> Iterator[Sale | Rejection]:
+    def _transaction(self, tx: Any) -> Sale | Rejection | None:
         stats = self.stats
         stats.transactions += 1
         bodies = [c for c in tx if _local(c).endswith("Transaction")]
@@ -191,7 +197,7 @@ class PosLogReader(Iterator[Sale | Rejection]):
         if retail is None:
             kind = _local(bodies[0]) if bodies else "(no body)"
             stats.skipped[kind] = stats.skipped.get(kind, 0) + 1
-            return
+            return None
         stats.retail += 1
         try:
             sale, counts = self._sale(tx, retail)
@@ -205,14 +211,13 @@ class PosLogReader(Iterator[Sale | Rejection]):
                 where += f" ({key})"
             message = _validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
             payload = etree.tostring(tx, encoding="unicode", with_tail=False)[:_PAYLOAD_LIMIT]
-            yield Rejection(
+            return Rejection(
                 source=f"{self.source}:{line}", error=f"{where}: {message}", payload=payload
             )
-            return
         stats.sales += 1
         for name, value in counts.items():
             setattr(stats, name, getattr(stats, name) + value)
-        yield sale
+        return sale
 
     def _sale(self, tx: Any, retail: Any) -> tuple[Sale, Counter[str]]:
         counts: Counter[str] = Counter()
@@ -248,7 +253,7 @@ class PosLogReader(Iterator[Sale | Rejection]):
         tenders: list[Tender] = []
         loyalty_card: str | None = None
         for position, item in enumerate(_children(retail, "LineItem"), start=1):
-            body = next((c for c in item if _local(c) in SALE_ITEMS | RETURN_ITEMS), None)
+            body = _child(item, *LINE_BODIES)
             if body is not None:
                 lines.append(_line(item, body, position, currency))
                 continue
