@@ -12,46 +12,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-
-from benchmarks.services import Backend, unique
+from benchmarks.services import Backend
 from tests.flow import delete_queues
+from tests.support import BriqueProcess, unique, write_yaml
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def write_yaml(path: Path, data: dict[str, Any]) -> Path:
-    yaml = YAML()
-    yaml.default_flow_style = False
-    with path.open("w") as fh:
-        yaml.dump(data, fh)
-    return path
-
-
-class Process:
-    """A ``brique`` sub-command in its own process group, with its output in a log file."""
-
-    def __init__(self, args: list[str], log: Path) -> None:
-        self.log = log
-        self._fh = log.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "workers.cli", *args],
-            cwd=REPO,
-            stdout=self._fh,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            start_new_session=True,
-        )
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
+class Process(BriqueProcess):
+    """A ``brique`` sub-command (the test suite's harness) that can wait for a log line."""
 
     def wait_for(self, text: str, timeout: float = 60.0) -> None:
         """Wait until ``text`` shows up in the log (e.g. the worker's "ready.")."""
@@ -63,25 +36,6 @@ class Process:
                 raise RuntimeError(f"{self.log.name} exited:\n{self.output()[-3000:]}")
             time.sleep(0.05)
         raise RuntimeError(f"{self.log.name}: no {text!r} after {timeout}s")
-
-    def stop(self, grace: float = 10.0) -> None:
-        """Warm shutdown first (unacked messages go back to the broker), then SIGKILL
-        whatever is left of this process group."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            pass
-        self._fh.close()
 
 
 class Installation:

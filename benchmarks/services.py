@@ -8,20 +8,14 @@ Everything created here (databases, queues) is removed again, even when a benchm
 
 from __future__ import annotations
 
-import os
 import socket
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-POSTGRES_ADMIN = os.environ.get(
-    "BRIQUE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-REDIS_URL = os.environ.get("BRIQUE_TEST_REDIS", "redis://127.0.0.1:6379/0")
-RABBITMQ_URL = os.environ.get("BRIQUE_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672//")
+from tests.support import POSTGRES_ADMIN, RABBITMQ_URL, REDIS_URL, fresh_postgres
 
 
 @dataclass(frozen=True)
@@ -36,10 +30,6 @@ class Backend:
 EMBEDDED = Backend("embedded (SQLite + filesystem)")
 PG_REDIS = Backend("PostgreSQL + Redis", postgres=True, broker_url=REDIS_URL)
 PG_RABBITMQ = Backend("PostgreSQL + RabbitMQ", postgres=True, broker_url=RABBITMQ_URL)
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
 def port_open(url: str, default_port: int, timeout: float = 1.0) -> bool:
@@ -72,18 +62,5 @@ def database(backend: Backend, folder: Path) -> Iterator[str]:
     if not backend.postgres:
         yield f"sqlite:///{folder / 'brique.sqlite3'}"
         return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = unique("brique_bench_")
-    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield make_url(POSTGRES_ADMIN).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    with fresh_postgres("brique_bench_") as url:
+        yield url

@@ -7,16 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 import structlog
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.support import (
     POSTGRES_ADMIN,
     RABBITMQ_URL,
     REDIS_URL,
+    fresh_postgres,
     need,
     port_open,
-    unique,
 )
 
 
@@ -29,16 +28,8 @@ def _postgres_up() -> bool:
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for one test, dropped afterwards."""
     need(_postgres_up(), f"PostgreSQL is not reachable at {POSTGRES_ADMIN}")
-    name = unique("brique_")
-    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_ADMIN).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_postgres() as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,26 @@ POSTGRES_ADMIN = os.environ.get(
 )
 REDIS_URL = os.environ.get("BRIQUE_TEST_REDIS", "redis://127.0.0.1:6379/0")
 RABBITMQ_URL = os.environ.get("BRIQUE_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+@contextmanager
+def fresh_postgres(prefix: str = "brique_") -> Iterator[str]:
+    """A new PostgreSQL database, dropped afterwards (``WITH (FORCE)`` ends stray sessions)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = unique(prefix)
+    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield make_url(POSTGRES_ADMIN).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
 
 
 def need(ok: bool, why: str) -> None:
