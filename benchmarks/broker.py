@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.install import Installation, Process
-from benchmarks.report import logs_dir, note, table
-from benchmarks.services import EMBEDDED, PG_RABBITMQ, PG_REDIS, Backend, database, unavailable
+from benchmarks.report import logs_dir, table
+from benchmarks.services import EMBEDDED, PG_RABBITMQ, PG_REDIS, Backend, across, database
 
 SUCCEEDED = b"] succeeded in "
 MISSING_ID = 2_000_000_000  # no inbox row has this id: the task ends after one SELECT
@@ -102,21 +102,9 @@ def measure(backend: Backend, tasks: int, concurrency: int = 2) -> dict[str, Any
 
 def run(quick: bool) -> dict[str, Any]:
     tasks = 300 if quick else 2000
-    rows: list[dict[str, Any]] = []
-    skipped: dict[str, str] = {}
-    failed: dict[str, str] = {}
-    for backend in (EMBEDDED, PG_REDIS, PG_RABBITMQ):
-        why = unavailable(backend)
-        if why:
-            note(f"broker: skipping {backend.name}: {why}")
-            skipped[backend.name] = why
-            continue
-        note(f"broker: {tasks} tasks on {backend.name}")
-        try:
-            rows.append(measure(backend, tasks))
-        except RuntimeError as exc:
-            note(f"broker: {backend.name} FAILED: {exc}")
-            failed[backend.name] = str(exc)
+    rows, skipped, failed = across(
+        "broker", (EMBEDDED, PG_REDIS, PG_RABBITMQ), f"{tasks} tasks", lambda b: measure(b, tasks)
+    )
     polling = _embedded_polling()  # after an Installation has pointed $BRIQUE_CONFIG at its file
     by_name = {r["backend"]: r for r in rows}
     embedded = by_name.get(EMBEDDED.name)

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.install import Installation, write_yaml
-from benchmarks.report import logs_dir, note, table
-from benchmarks.services import EMBEDDED, PG_REDIS, Backend, database, unavailable
+from benchmarks.report import logs_dir, table
+from benchmarks.services import EMBEDDED, PG_REDIS, Backend, across, database
 from connectors.poslog.samples import Line, ticket
 
 SKUS = ["TSHIRT-RED-M", "TSHIRT-RED-L", "JEANS-BLUE-32", "COFFEE-BEANS-1KG"]
@@ -315,21 +315,12 @@ def measure(backend: Backend, tickets: int, spread: float, idle: int) -> dict[st
 
 def run(quick: bool) -> dict[str, Any]:
     tickets, spread, idle = (100, 1.0, 3) if quick else (1000, 5.0, 5)
-    rows: list[dict[str, Any]] = []
-    skipped: dict[str, str] = {}
-    failed: dict[str, str] = {}
-    for backend in (EMBEDDED, PG_REDIS):
-        why = unavailable(backend)
-        if why:
-            note(f"latency: skipping {backend.name}: {why}")
-            skipped[backend.name] = why
-            continue
-        note(f"latency: {tickets} tickets over {spread:.0f} s on {backend.name}")
-        try:
-            rows.append(measure(backend, tickets, spread, idle))
-        except RuntimeError as exc:
-            note(f"latency: {backend.name} FAILED: {exc}")
-            failed[backend.name] = str(exc)
+    rows, skipped, failed = across(
+        "latency",
+        (EMBEDDED, PG_REDIS),
+        f"{tickets} tickets over {spread:.0f} s",
+        lambda b: measure(b, tickets, spread, idle),
+    )
     result: dict[str, Any] = {
         "tickets": tickets,
         "spread_s": spread,

@@ -9,10 +9,11 @@ Everything created here (databases, queues) is removed again, even when a benchm
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from tests.support import POSTGRES_ADMIN, RABBITMQ_URL, REDIS_URL, fresh_postgres
@@ -64,3 +65,30 @@ def database(backend: Backend, folder: Path) -> Iterator[str]:
         return
     with fresh_postgres("brique_bench_") as url:
         yield url
+
+
+def across(
+    bench: str, backends: Sequence[Backend], what: str, measure: Callable[[Backend], dict[str, Any]]
+) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, str]]:
+    """Measure each backend: rows, plus the ones skipped (service down) and failed, by name.
+
+    A backend that fails is reported and the others still run.
+    """
+    from benchmarks.report import note
+
+    rows: list[dict[str, Any]] = []
+    skipped: dict[str, str] = {}
+    failed: dict[str, str] = {}
+    for backend in backends:
+        why = unavailable(backend)
+        if why:
+            note(f"{bench}: skipping {backend.name}: {why}")
+            skipped[backend.name] = why
+            continue
+        note(f"{bench}: {what} on {backend.name}")
+        try:
+            rows.append(measure(backend))
+        except RuntimeError as exc:
+            note(f"{bench}: {backend.name} FAILED: {exc}")
+            failed[backend.name] = str(exc)
+    return rows, skipped, failed
