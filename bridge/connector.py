@@ -17,10 +17,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bridge.errors import ConfigError, DataError
 from bridge.model.base import Record
+from bridge.model.money import Money
 from bridge.model.types import Dec, Identifier
 
 
@@ -92,6 +93,21 @@ class StockWrite(Record):
     quantity: Dec
     previous: Dec | None = None
     """What Brique believes the platform holds now, for compare-and-set; None if unknown."""
+
+
+class PriceWrite(Record):
+    """One SKU's selling price on a channel, already computed by the mapping.
+
+    ``price`` is what the channel must show (its price list, its tax convention, rounded and
+    with its price ending); ``fields`` is the native payload the mapping's outbound rules
+    built from it (e.g. Shopify ``{"price": "19.99", "compareAtPrice": null}``). A connector
+    sends ``fields`` and adds only its own ids; it never recomputes a price.
+    """
+
+    sku: Identifier
+    price: Money
+    compare_at: Money | None = None
+    fields: dict[str, Any] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
