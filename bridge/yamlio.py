@@ -8,7 +8,7 @@ error locations are rewritten to those positions (the approach of Dagster's
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
@@ -141,9 +141,30 @@ def _position(data: Any, loc: Sequence[str | int], on_key: bool = False) -> tupl
     return line, col
 
 
-def _hint(model_fields: Sequence[str], key: str) -> str:
-    close = difflib.get_close_matches(key, list(model_fields), n=1)
+def did_you_mean(name: str, candidates: Iterable[Any]) -> str:
+    """`` (did you mean 'x'?)`` for the closest candidate, or nothing."""
+    close = difflib.get_close_matches(str(name), [str(c) for c in candidates], n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _hint(model_fields: Sequence[str], key: str) -> str:
+    return did_you_mean(key, model_fields)
+
+
+def problems_at(
+    data: Any, path: Path, errors: Iterable[tuple[Sequence[str | int], str, bool]]
+) -> list[Problem]:
+    """Problems found after validation (e.g. while compiling), located like pydantic's.
+
+    Each error is ``(location, message, on_key)``; the location is a path of keys and list
+    indexes from the top of the file.
+    """
+    problems = []
+    for loc, message, on_key in errors:
+        line, col = _position(data, loc, on_key)
+        where = ".".join(str(p) for p in loc) or "(top level)"
+        problems.append(Problem(str(path), line, col, f"{where}: {message}"))
+    return sorted(problems, key=lambda p: (p.line, p.column))
 
 
 def _inner_model(annotation: Any) -> type[BaseModel] | None:
@@ -184,12 +205,20 @@ def _fields_at(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
             annotation = item  # ``part`` is a dict key or a list index
             continue
         current = _inner_model(annotation)
-        field = current.model_fields.get(str(part)) if current is not None else None
+        field = _field_named(current, str(part)) if current is not None else None
         if field is None:
             return []
         annotation = field.annotation
     current = _inner_model(annotation)
-    return list(current.model_fields) if current is not None else []
+    return [f.alias or n for n, f in current.model_fields.items()] if current is not None else []
+
+
+def _field_named(model: type[BaseModel], name: str) -> Any:
+    """A model field by its name or by its YAML alias (``from`` for ``from_``)."""
+    for field_name, field in model.model_fields.items():
+        if name in (field_name, field.alias):
+            return field
+    return None
 
 
 def problems_from_validation(

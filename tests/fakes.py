@@ -20,6 +20,7 @@ from bridge.connector import (
     ConnectorInfo,
     InboundEvent,
     Page,
+    PriceWrite,
     StockWrite,
     WriteBatch,
     WriteResult,
@@ -75,9 +76,11 @@ class FakeShop(Connector):
         name="fakeshop",
         kind="shop",
         version="0",
-        capabilities=frozenset({Capability.WRITE_STOCK, Capability.READ_STOCK}),
+        capabilities=frozenset(
+            {Capability.WRITE_STOCK, Capability.READ_STOCK, Capability.WRITE_PRICES}
+        ),
         config_model=FakeConfig,
-        batch_limits={"stock": 3},
+        batch_limits={"stock": 3, "prices": 2},
     )
 
     def __init__(self, config: Any = None, context: Any = None) -> None:
@@ -89,11 +92,15 @@ class FakeShop(Connector):
         self.applied_keys: set[str] = set()
         self.fail_next: list[Exception] = []
         self.refuse_skus: set[str] = set()
+        self.prices: dict[str, dict[str, Any]] = {}
+        self.price_calls: list[WriteBatch] = []
 
     def check(self) -> None:
         return None
 
     def write(self, sink: str, batch: WriteBatch) -> WriteResult:
+        if sink == "prices":
+            return self._write_prices(batch)
         self.calls.append(batch)
         if self.fail_next:
             raise self.fail_next.pop(0)
@@ -114,6 +121,20 @@ class FakeShop(Connector):
             result.written += 1
             result.observed[key] = item.quantity
         self.applied_keys.add(batch.idempotency_key)
+        return result
+
+    def _write_prices(self, batch: WriteBatch) -> WriteResult:
+        self.price_calls.append(batch)
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        result = WriteResult()
+        for item in batch.items:
+            assert isinstance(item, PriceWrite)
+            if item.sku in self.refuse_skus:
+                result.failed[item.sku] = f"unknown SKU {item.sku}"
+                continue
+            self.prices[item.sku] = dict(item.fields) or {"price": str(item.price.amount)}
+            result.written += 1
         return result
 
     def read_stock(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Decimal]:
@@ -142,6 +163,9 @@ class InlineDispatcher:
     def push_stock(self, connection: str, delay: float = 0.0) -> None:
         self._put("push_stock", (connection,))
 
+    def push_prices(self, connection: str, delay: float = 0.0) -> None:
+        self._put("push_prices", (connection,))
+
     def send_outbox(self, connection: str, outbox_id: int, delay: float = 0.0) -> None:
         self._put("send_outbox", (outbox_id,))
 
@@ -152,7 +176,7 @@ class InlineDispatcher:
             self.drain()
 
     def drain(self) -> None:
-        from bridge.sync import apply, push_stock
+        from bridge.sync import apply, outbox, push_prices, push_stock
 
         self.running = True
         try:
@@ -163,7 +187,9 @@ class InlineDispatcher:
                         self.push_stock(shop)
                 elif name == "push_stock":
                     push_stock.push(self.rt, *args)
+                elif name == "push_prices":
+                    push_prices.push(self.rt, *args)
                 else:
-                    push_stock.send(self.rt, *args)
+                    outbox.send(self.rt, *args)
         finally:
             self.running = False

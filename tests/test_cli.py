@@ -130,7 +130,13 @@ def check_connector_list(rows: list[dict[str, Any]]) -> None:
     assert poslog["kind"] == "pos" and shopify["kind"] == "shop"
     assert poslog["package"] == shopify["package"] == "brique"
     assert poslog["capabilities"] == ["file_drop", "http_push", "read_sales"]
-    assert shopify["capabilities"] == ["read_orders", "read_stock", "webhooks", "write_stock"]
+    assert shopify["capabilities"] == [
+        "read_orders",
+        "read_stock",
+        "webhooks",
+        "write_prices",
+        "write_stock",
+    ]
     for row in (poslog, shopify):
         assert re.fullmatch(r"\d+\.\d+\.\d+", row["version"])
         assert row["description"]

@@ -65,10 +65,10 @@ def sale(seq: int, *lines: tuple[str, str], store: str = "1001", **kw: object) -
     )
 
 
-@pytest.fixture
-def world(tmp_path: Path, database_url: str):
+def make_world(tmp_path: Path, database_url: str, mapping_text: str):
+    """A runtime on a fresh database with a fake till ("tills") and a fake shop ("webshop")."""
     mapping = tmp_path / "mapping.yaml"
-    mapping.write_text(MAPPING)
+    mapping.write_text(mapping_text)
     settings = Settings(
         data_dir=tmp_path,
         database_url=database_url,
@@ -85,8 +85,14 @@ def world(tmp_path: Path, database_url: str):
     pos, shop = FakePos(), FakeShop()
     rt.use("tills", pos)
     rt.use("webshop", shop)
-    yield rt, pos, shop, dispatcher
-    rt.close()
+    return rt, pos, shop, dispatcher
+
+
+@pytest.fixture
+def world(tmp_path: Path, database_url: str):
+    world = make_world(tmp_path, database_url, MAPPING)
+    yield world
+    world[0].close()
 
 
 def count_stock(rt: Runtime, sku: str, location: str, qty: str) -> None:

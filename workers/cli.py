@@ -30,12 +30,14 @@ connectors_app = typer.Typer(help="Installed connectors.")
 dead_app = typer.Typer(help="Dead letters: what could not be processed, and replay.")
 sandbox_app = typer.Typer(help="Local TEST DOUBLES of remote platforms, for demos and tests.")
 stock_app = typer.Typer(help="Stock ledger.")
+prices_app = typer.Typer(help="Price referential.")
 mapping_app = typer.Typer(help="Mapping files.")
 app.add_typer(db_app, name="db")
 app.add_typer(connectors_app, name="connectors")
 app.add_typer(dead_app, name="deadletters")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(stock_app, name="stock")
+app.add_typer(prices_app, name="prices")
 app.add_typer(mapping_app, name="mapping")
 
 ConfigOpt = Annotated[
@@ -446,6 +448,21 @@ def stock_import(file: Path, config: ConfigOpt = None) -> None:
         _error(str(exc))
         raise typer.Exit(1) from None
     out.print(f"{count} count movement(s) written")
+
+
+@prices_app.command("import")
+def prices_import(file: Path, config: ConfigOpt = None) -> None:
+    """Load a price list from a CSV (sku,price[,list][,currency]); changed prices are pushed."""
+    from bridge.sync.price_import import import_prices
+
+    rt = _celery_dispatch_runtime(config)
+    try:
+        count, shops = import_prices(rt, file)
+    except BriqueError as exc:
+        _error(str(exc))
+        raise typer.Exit(1) from None
+    pushed = f"; pushing to {', '.join(shops)}" if shops else "; nothing changed"
+    out.print(f"{count} price(s) read{pushed}")
 
 
 @mapping_app.command("validate")

@@ -30,6 +30,11 @@ class CeleryDispatcher:
             "brique.push_stock", args=[connection], queue=self._queue(connection), countdown=delay
         )
 
+    def push_prices(self, connection: str, delay: float = 0.0) -> None:
+        self.app.send_task(
+            "brique.push_prices", args=[connection], queue=self._queue(connection), countdown=delay
+        )
+
     def send_outbox(self, connection: str, outbox_id: int, delay: float = 0.0) -> None:
         self.app.send_task(
             "brique.send_outbox", args=[outbox_id], queue=self._queue(connection), countdown=delay

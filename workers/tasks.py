@@ -8,7 +8,7 @@ from celery import Task
 from celery.signals import worker_process_init
 
 from bridge.errors import RateLimited, TransientError
-from bridge.sync import apply, ingest, push_stock, reconcile, sweep
+from bridge.sync import apply, ingest, outbox, push_prices, push_stock, reconcile, sweep
 from bridge.sync.runtime import Runtime
 from workers.app import app
 from workers.dispatch import CeleryDispatcher
@@ -65,9 +65,14 @@ def push_stock_task(connection: str) -> None:
     push_stock.push(runtime(), connection)
 
 
+@app.task(name="brique.push_prices", base=BriqueTask)
+def push_prices_task(connection: str) -> None:
+    push_prices.push(runtime(), connection)
+
+
 @app.task(name="brique.send_outbox", base=BriqueTask)
 def send_outbox(outbox_id: int) -> None:
-    push_stock.send(runtime(), outbox_id)
+    outbox.send(runtime(), outbox_id)
 
 
 @app.task(name="brique.poll", base=BriqueTask)

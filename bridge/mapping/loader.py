@@ -8,17 +8,25 @@ from pathlib import Path
 import structlog
 
 from bridge.errors import ConfigError
-from bridge.mapping.plan import MappingPlan
+from bridge.mapping.plan import MappingCompileError, MappingPlan
 from bridge.mapping.spec import MappingSpec
-from bridge.yamlio import load_model
+from bridge.yamlio import YamlConfigError, load_yaml, problems_at, validate
 
 log = structlog.get_logger(__name__)
 
 
 def load_plan(path: Path) -> MappingPlan:
-    """Validate and compile one file; raises ``YamlConfigError`` with file:line:col problems."""
-    spec = load_model(path, MappingSpec)
-    return MappingPlan.compile(spec, path.read_bytes(), str(path))
+    """Validate and compile one file; raises ``YamlConfigError`` with file:line:col problems.
+
+    Schema problems (unknown keys, wrong types) and compile problems (unknown functions,
+    bad paths, CSV files) are both reported at their place in the file.
+    """
+    data = load_yaml(path)
+    spec = validate(data, path, MappingSpec)
+    try:
+        return MappingPlan.compile(spec, path.read_bytes(), str(path), path.parent)
+    except MappingCompileError as exc:
+        raise YamlConfigError(problems_at(data, path, exc.problems)) from exc
 
 
 class MappingHolder:

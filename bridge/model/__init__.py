@@ -1,12 +1,13 @@
 """The canonical model: what every connector translates to and from."""
 
 from bridge.model.basket import Basket, BasketLine, BasketStatus
-from bridge.model.catalog import Product, Variant
+from bridge.model.catalog import PriceEntry, Product, Variant
 from bridge.model.customer import CustomerRef
 from bridge.model.envelope import (
     SCHEMA_VERSION,
     BasketBody,
     Envelope,
+    PriceBody,
     ProductBody,
     SaleBody,
     StockLevelBody,
@@ -30,6 +31,8 @@ __all__ = [
     "Money",
     "MovementReason",
     "Price",
+    "PriceBody",
+    "PriceEntry",
     "Product",
     "ProductBody",
     "Sale",

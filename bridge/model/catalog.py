@@ -25,3 +25,11 @@ class Product(Record):
     product_id: Identifier
     title: str
     variants: tuple[Variant, ...] = ()
+
+
+class PriceEntry(Record):
+    """One SKU's price in one price list (``default``, a store's list, a channel's list)."""
+
+    sku: Identifier
+    price_list: Identifier = "default"
+    price: Price

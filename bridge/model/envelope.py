@@ -12,7 +12,7 @@ from pydantic import Field
 
 from bridge.model.base import Record
 from bridge.model.basket import Basket
-from bridge.model.catalog import Product
+from bridge.model.catalog import PriceEntry, Product
 from bridge.model.sale import Sale
 from bridge.model.stock import StockLevel, StockMovement
 
@@ -44,8 +44,13 @@ class ProductBody(Record):
     product: Product
 
 
+class PriceBody(Record):
+    kind: Literal["price"] = "price"
+    entry: PriceEntry
+
+
 Body = Annotated[
-    SaleBody | StockLevelBody | StockMovementBody | BasketBody | ProductBody,
+    SaleBody | StockLevelBody | StockMovementBody | BasketBody | ProductBody | PriceBody,
     Field(discriminator="kind"),
 ]
 

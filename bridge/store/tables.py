@@ -55,6 +55,9 @@ class ConnectionState(Base):
     updated_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
     push_requested_at: Mapped[datetime | None] = mapped_column(Stamp)
     """Set when a stock push is queued, cleared when it starts: one push per window."""
+    prices_mapping_version: Mapped[str | None] = mapped_column(String(32))
+    """The mapping version this shop's prices were last computed with; a new mapping
+    re-evaluates them all (and writes only those whose mapped fields changed)."""
 
 
 class Binding(Base):
@@ -226,3 +229,48 @@ class DeadLetter(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")
     created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
     replayed_at: Mapped[datetime | None] = mapped_column(Stamp)
+
+
+class PriceRow(Base):
+    """The price referential: one price per (SKU, price list), as Brique received it.
+
+    ``amount`` is the Decimal's text (SQLite has no decimal type, and a float would not do).
+    """
+
+    __tablename__ = "prices"
+    __table_args__ = (UniqueConstraint("sku", "price_list", name="uq_prices_key"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(255), index=True)
+    price_list: Mapped[str] = mapped_column(String(100))
+    amount: Mapped[str] = mapped_column(String(40))
+    currency: Mapped[str] = mapped_column(String(3))
+    tax_included: Mapped[bool] = mapped_column(Boolean)
+    source_ref: Mapped[str | None] = mapped_column(String(400))
+    mapping_version: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+
+class PricePublication(Base):
+    """What a shop connection was last sent for a SKU's price, and whether it is stale.
+
+    ``fingerprint`` is the hash of the native fields last written: a push whose mapped
+    fields hash the same is skipped, so an unchanged price is never written twice.
+    """
+
+    __tablename__ = "price_publications"
+    __table_args__ = (
+        UniqueConstraint("connection", "sku", name="uq_price_publications_key"),
+        Index("ix_price_publications_dirty", "connection", "dirty"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    connection: Mapped[str] = mapped_column(String(100))
+    sku: Mapped[str] = mapped_column(String(255))
+    dirty: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    dirty_since: Mapped[datetime | None] = mapped_column(Stamp, default=utcnow)
+    claimed_by: Mapped[int | None] = mapped_column(BigInteger)
+    fingerprint: Mapped[str | None] = mapped_column(String(32))
+    published: Mapped[str | None] = mapped_column(Text)
+    """The native fields last written, as JSON (what the shop shows)."""
+    published_at: Mapped[datetime | None] = mapped_column(Stamp)
+    source_ref: Mapped[str | None] = mapped_column(String(400))

@@ -12,13 +12,20 @@ from datetime import UTC, datetime
 
 import structlog
 from pydantic import ValidationError
-from sqlalchemy import case, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bridge.connector import InboundEvent
 from bridge.errors import DataError
 from bridge.mapping.plan import MappingPlan
-from bridge.model import MovementReason, Sale, SaleBody, StockLevelBody, content_hash
+from bridge.model import (
+    MovementReason,
+    PriceBody,
+    Sale,
+    SaleBody,
+    StockLevelBody,
+    content_hash,
+)
 from bridge.model.base import Record
 from bridge.store.tables import (
     ConnectionState,
@@ -28,7 +35,7 @@ from bridge.store.tables import (
     StockPublication,
 )
 from bridge.store.upsert import insert_ignore
-from bridge.sync import deadletters, gaps
+from bridge.sync import deadletters, gaps, publications, push_prices
 from bridge.sync.ledger import to_e4
 from bridge.sync.runtime import Runtime
 
@@ -47,6 +54,9 @@ def process_inbox(rt: Runtime, inbox_id: int) -> list[str]:
         )
     plan = rt.mapping.plan
     try:
+        mapped = plan.inbound(connection, event.kind, event.payload)
+        if mapped is not event.payload:
+            event = InboundEvent(event.key, event.kind, mapped, event.occurred_at)
         bodies = rt.connector(connection).decode(event)
     except (DataError, ValidationError) as exc:
         _dead(rt, inbox_id, DataError(str(exc)))
@@ -58,14 +68,17 @@ def process_inbox(rt: Runtime, inbox_id: int) -> list[str]:
             return []
         try:
             with s.begin_nested():
-                touched, status = _apply(s, plan, shops, row, bodies)
+                touched, priced, status = _apply(s, plan, shops, row, bodies)
         except DataError as exc:
             _bury(s, row, exc)
             return []
         row.status, row.processed_at = status, datetime.now(UTC)
         row.attempts += 1
         row.mapping_version = plan.version
-        return [shop for shop in touched if request_push(s, shop)]
+        push = [shop for shop in touched if request_push(s, shop)]
+    for shop in sorted(priced):
+        rt.dispatcher.push_prices(shop, delay=rt.settings.coalesce_seconds)
+    return push
 
 
 def _dead(rt: Runtime, inbox_id: int, exc: DataError) -> None:
@@ -92,11 +105,15 @@ def _apply(
     shops: Sequence[str],
     row: InboxRow,
     bodies: Sequence[Record],
-) -> tuple[list[str], str]:
+) -> tuple[list[str], set[str], str]:
     touched: set[str] = set()
+    priced: set[str] = set()
     status = "done"
     for body in bodies:
-        if isinstance(body, SaleBody):
+        if isinstance(body, PriceBody):
+            ref = f"{row.connection}/{row.event_key}"
+            priced |= push_prices.record_prices(s, plan, shops, [body.entry], ref)
+        elif isinstance(body, SaleBody):
             touched |= _apply_sale(s, plan, shops, row, body.sale)
         elif isinstance(body, StockLevelBody):
             if _apply_level(s, plan, row.connection, body):
@@ -105,7 +122,7 @@ def _apply(
                 status = "echo"
         else:
             raise DataError(f"no use-case for {type(body).__name__}", record=row.event_key)
-    return sorted(touched), status
+    return sorted(touched), priced, status
 
 
 def _apply_sale(
@@ -113,6 +130,7 @@ def _apply_sale(
 ) -> set[str]:
     connection = row.connection
     key = sale.key.as_string()
+    sale = canonical_sale(plan, connection, sale)
     location = plan.location_in(connection, sale.key.store) if sale.channel == "store" else None
     insert_ignore(
         s,
@@ -138,7 +156,7 @@ def _apply_sale(
         return set()
     touched: set[str] = set()
     for line in sale.stock_lines():
-        sku = plan.sku_in(connection, line.sku)
+        sku = line.sku
         try:
             delta = to_e4(-line.quantity)
         except ValueError as exc:
@@ -161,6 +179,24 @@ def _apply_sale(
         if new is not None:
             touched |= mark_dirty(s, plan, shops, sku, location, f"Ticket/{key}")
     return touched
+
+
+def canonical_sale(plan: MappingPlan, connection: str, sale: Sale) -> Sale:
+    """The sale in Brique's terms: SKUs, tender kinds and units through the mapping, so the
+    journal holds one vocabulary whatever the till called things."""
+    lines = tuple(
+        line.model_copy(
+            update={
+                "sku": plan.sku_in(connection, line.sku),
+                "unit": None if line.unit is None else plan.unit_in(connection, line.unit),
+            }
+        )
+        for line in sale.lines
+    )
+    tenders = tuple(
+        t.model_copy(update={"kind": plan.tender_in(connection, t.kind)}) for t in sale.tenders
+    )
+    return sale.model_copy(update={"lines": lines, "tenders": tenders})
 
 
 def request_push(s: Session, shop: str) -> bool:
@@ -194,7 +230,8 @@ def mark_dirty(
     location: str,
     source_ref: str | None = None,
 ) -> set[str]:
-    """Flag (sku, location) stale for every shop that publishes this location.
+    """Flag (sku, location) stale for every shop that publishes this location or a pool
+    holding it.
 
     One UPDATE per shop: a push finishing concurrently compares ``version`` in its own
     UPDATE, so whichever commits second sees the other's change and the row stays stale.
@@ -203,42 +240,10 @@ def mark_dirty(
     touched = set()
     now = datetime.now(UTC)
     for shop in shops:
-        if plan.location_out(shop, location) is None:
-            continue
-        bump = (
-            update(StockPublication)
-            .where(
-                StockPublication.connection == shop,
-                StockPublication.sku == sku,
-                StockPublication.location == location,
-            )
-            .values(
-                dirty=True,
-                version=StockPublication.version + 1,
-                dirty_since=case(
-                    (StockPublication.dirty.is_(True), StockPublication.dirty_since), else_=now
-                ),
-                source_ref=source_ref,
-            )
-        )
-        if not s.execute(bump).rowcount:
-            created = insert_ignore(
-                s,
-                StockPublication,
-                {
-                    "connection": shop,
-                    "sku": sku,
-                    "location": location,
-                    "dirty": True,
-                    "version": 1,
-                    "dirty_since": now,
-                    "source_ref": source_ref,
-                },
-                ("connection", "sku", "location"),
-            )
-            if created is None:
-                s.execute(bump)  # another transaction created it meanwhile: bump theirs
-        touched.add(shop)
+        for target in plan.published_locations(shop, location):
+            key = {"connection": shop, "sku": sku, "location": target}
+            publications.mark_stale(s, StockPublication, key, source_ref, now)
+            touched.add(shop)
     return touched
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from bridge.errors import ConfigError, who_must_act
-from bridge.store.tables import DeadLetter, InboxRow, OutboxRow, StockPublication
+from bridge.store.tables import DeadLetter, InboxRow, OutboxRow, PricePublication, StockPublication
 from bridge.sync.runtime import Runtime
 
 
@@ -73,6 +73,16 @@ def replay(rt: Runtime, dead_letter_id: int) -> Replayed:
                 out.status, out.last_error = "pending", None
                 follow_up = ("outbox", dl.connection, out.id)
                 what = f"outbox row {out.id} re-queued"
+        elif dl.stage == "prices" and dl.record:
+            s.execute(
+                update(PricePublication)
+                .where(
+                    PricePublication.connection == dl.connection, PricePublication.sku == dl.record
+                )
+                .values(dirty=True, version=PricePublication.version + 1)
+            )
+            follow_up = ("prices", dl.connection, 0)
+            what = f"the price of {dl.record} will be computed and pushed again"
         elif dl.stage == "ingest" and dl.payload and Path(dl.payload).exists():
             what = _requeue_file(rt, dl.connection, Path(dl.payload))
         else:
@@ -84,6 +94,8 @@ def replay(rt: Runtime, dead_letter_id: int) -> Replayed:
             rt.dispatcher.process_inbox(conn, [ref])
         elif kind == "outbox":
             rt.dispatcher.send_outbox(conn, ref)
+        elif kind == "prices":
+            rt.dispatcher.push_prices(conn)
         else:
             rt.dispatcher.push_stock(conn)
     return Replayed(dead_letter_id, what)

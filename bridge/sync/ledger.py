@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from bridge.mapping.stockpolicy import StockPolicy
 from bridge.model import MovementReason, StockLevel
 from bridge.store.tables import StockMovementRow
 
@@ -58,4 +59,27 @@ def levels(
             reserved=from_e4(reserved),
             safety_buffer=buffers.get(loc, Decimal(0)),
         )
+    return result
+
+
+def publishable(
+    session: Session, policy: StockPolicy, pairs: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], Decimal]:
+    """What a shop may sell for each (sku, location or pool), after the mapping's stock rules.
+
+    A pool's members are read in the same query as the real locations.
+    """
+    wanted = list(dict.fromkeys(pairs))
+    expanded = {(sku, m) for sku, loc in wanted for m in policy.members(loc)}
+    stock = levels(session, expanded)
+    result = {}
+    for sku, loc in wanted:
+        if loc in policy.pools:
+            parts = {
+                m: (stock[(sku, m)].on_hand, stock[(sku, m)].reserved) for m in policy.members(loc)
+            }
+            result[(sku, loc)] = policy.pooled(sku, loc, parts)
+        else:
+            level = stock[(sku, loc)]
+            result[(sku, loc)] = policy.available(sku, loc, level.on_hand, level.reserved)
     return result

@@ -1,32 +1,28 @@
 """Publish stale stock to a shop: claim dirty rows, write one outbox batch, send it.
 
-Claiming and sending are separate commits. The outbox row (with its idempotency key) is
-durable before the remote is called, so a crash between the call and the commit is repaired
-by re-sending the same key, which the remote treats as a repeat.
+Claiming and sending are separate commits (see ``bridge.sync.outbox``); what a shop may
+sell comes from the ledger through the mapping's stock rules.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from bridge.connector import StockWrite, WriteBatch
-from bridge.errors import AuthError, ConfigError, DataError, RateLimited, TransientError
-from bridge.store.tables import (
-    ConnectionState,
-    OutboxAttempt,
-    OutboxRow,
-    StockPublication,
-)
-from bridge.sync import deadletters
-from bridge.sync.ledger import from_e4, levels, to_e4
+from bridge.connector import StockWrite, WriteResult
+from bridge.errors import DataError
+from bridge.model.base import Record
+from bridge.store.tables import ConnectionState, OutboxRow, StockPublication
+from bridge.sync import deadletters, outbox, publications
+from bridge.sync.ledger import from_e4, publishable, to_e4
 from bridge.sync.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -43,33 +39,20 @@ def claim(rt: Runtime, connection: str) -> int | None:
     plan = rt.mapping.plan
     limit = batch_limit(rt, connection)
     with rt.transaction() as s:
-        if _stopped(s, connection):
+        if outbox.stopped(s, connection):
             return None
-        pubs = list(
-            s.scalars(
-                select(StockPublication)
-                .where(
-                    StockPublication.connection == connection,
-                    StockPublication.dirty.is_(True),
-                    StockPublication.claimed_by.is_(None),
-                )
-                .order_by(StockPublication.dirty_since, StockPublication.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-        )
+        pubs = publications.claim_stale(s, StockPublication, connection, limit)
         if not pubs:
             return None
         pairs = [(p.sku, p.location) for p in pubs]
-        buffers = {loc: plan.safety_buffer(loc) for _, loc in pairs}
-        stock = levels(s, pairs, buffers)
+        stock = publishable(s, plan.stock, pairs)
         items = []
         for pub in pubs:
             target = plan.location_out(connection, pub.location)
             if target is None:
                 pub.dirty = False
                 continue
-            available = stock[(pub.sku, pub.location)].available
+            available = stock[(pub.sku, pub.location)]
             items.append(
                 {
                     "pub": pub.id,
@@ -118,38 +101,15 @@ def push(rt: Runtime, connection: str, max_batches: int = 50) -> list[int]:
         state = s.get(ConnectionState, connection)
         if state is not None:
             state.push_requested_at = None  # changes from now on queue a new push
-        # A row another process is sending right now (an attempt started recently and not
-        # finished) is left to it; one abandoned by a dead worker is taken after stale_seconds.
-        cutoff = datetime.now(UTC) - timedelta(seconds=rt.settings.stale_seconds)
-        in_flight = (
-            select(OutboxAttempt.id)
-            .where(
-                OutboxAttempt.outbox_id == OutboxRow.id,
-                OutboxAttempt.finished_at.is_(None),
-                OutboxAttempt.started_at > cutoff,
-            )
-            .exists()
-        )
-        pending = list(
-            s.scalars(
-                select(OutboxRow.id)
-                .where(
-                    OutboxRow.connection == connection,
-                    OutboxRow.status == "pending",
-                    ~in_flight,
-                )
-                .order_by(OutboxRow.id)
-            )
-        )
     sent = []
-    for outbox_id in pending:
-        if send(rt, outbox_id) == "sent":
+    for outbox_id in outbox.pending_rows(rt, connection, STOCK.name):
+        if outbox.send(rt, outbox_id) == "sent":
             sent.append(outbox_id)
     for _ in range(max_batches):
         outbox_id = claim(rt, connection)
         if outbox_id is None:
             break
-        send(rt, outbox_id)
+        outbox.send(rt, outbox_id)
         sent.append(outbox_id)
     else:
         rt.dispatcher.push_stock(connection)
@@ -157,61 +117,45 @@ def push(rt: Runtime, connection: str, max_batches: int = 50) -> list[int]:
 
 
 def send(rt: Runtime, outbox_id: int) -> str:
-    """Send one outbox row; every try is an attempt row. Returns the row's final status."""
-    with rt.transaction() as s:
-        out = s.get(OutboxRow, outbox_id)
-        if out is None or out.status != "pending":
-            return out.status if out else "missing"
-        out.attempts += 1
-        attempt = OutboxAttempt(outbox_id=out.id)
-        s.add(attempt)
-        s.flush()
-        attempt_id, connection = attempt.id, out.connection
-        items = json.loads(out.payload)["items"]
-        batch = WriteBatch(
-            idempotency_key=out.idempotency_key,
-            reference=out.reference,
-            items=[
-                StockWrite(
-                    sku=i["sku"],
-                    location=i["target"],
-                    quantity=Decimal(i["quantity"]),
-                    previous=None if i["previous"] is None else Decimal(i["previous"]),
-                )
-                for i in items
-            ],
-        )
-    try:
-        result = rt.connector(connection).write("stock", batch)
-    except RateLimited as exc:
-        _finish_attempt(rt, attempt_id, "rate_limited", str(exc))
-        raise
-    except TransientError as exc:
-        _finish_attempt(rt, attempt_id, "transient", str(exc))
-        raise
-    except (AuthError, ConfigError) as exc:
-        _block(rt, outbox_id, attempt_id, connection, exc)
-        raise
-    except DataError as exc:
-        _give_up(rt, outbox_id, attempt_id, connection, items, exc)
-        return "dead"
-    now = datetime.now(UTC)
-    with rt.transaction() as s:
-        out = s.get(OutboxRow, outbox_id)
-        assert out is not None
-        out.status, out.sent_at, out.last_error = "sent", now, None
-        att = s.get(OutboxAttempt, attempt_id)
-        assert att is not None
-        att.outcome, att.finished_at = "ok", now
-        att.detail = f"written={result.written} failed={len(result.failed)}"
+    """Send one outbox row (kept here for callers that only know stock)."""
+    return outbox.send(rt, outbox_id)
+
+
+class StockSink:
+    """Absolute quantities per (sku, platform location), with compare-and-set."""
+
+    name = "stock"
+
+    def writes(self, items: Sequence[dict[str, Any]]) -> list[Record]:
+        return [
+            StockWrite(
+                sku=i["sku"],
+                location=i["target"],
+                quantity=Decimal(i["quantity"]),
+                previous=None if i["previous"] is None else Decimal(i["previous"]),
+            )
+            for i in items
+        ]
+
+    def settle(
+        self,
+        rt: Runtime,
+        s: Session,
+        outbox_id: int,
+        items: Sequence[dict[str, Any]],
+        result: WriteResult,
+    ) -> None:
+        now = datetime.now(UTC)
+        connection = s.get(OutboxRow, outbox_id).connection  # type: ignore[union-attr]
         for item in items:
             item_key = f"{item['sku']}@{item['target']}"
             if item_key in result.stale:
                 # Not written: the shop holds something else. Recompute from the ledger, with
                 # what the shop holds as the next compare-and-set value.
                 held = result.stale[item_key]
-                _unclaim(
+                publications.unclaim(
                     s,
+                    StockPublication,
                     outbox_id,
                     item,
                     dirty=True,
@@ -220,7 +164,7 @@ def send(rt: Runtime, outbox_id: int) -> str:
                     published_e4=None if held is None else to_e4(held),
                 )
             elif item_key in result.failed:
-                if _unclaim(s, outbox_id, item):
+                if publications.unclaim(s, StockPublication, outbox_id, item):
                     deadletters.record(
                         s,
                         connection=connection,
@@ -231,84 +175,20 @@ def send(rt: Runtime, outbox_id: int) -> str:
                         payload=json.dumps(item),
                     )
             else:
-                _unclaim(
+                publications.unclaim(
                     s,
+                    StockPublication,
                     outbox_id,
                     item,
                     published_e4=to_e4(Decimal(item["quantity"])),
                     published_at=now,
                 )
-    log.info(
-        "stock_pushed",
-        connection=connection,
-        outbox=outbox_id,
-        items=len(items),
-        failed=len(result.failed),
-        stale=len(result.stale),
-    )
-    if result.stale:
-        rt.dispatcher.push_stock(connection)
-    return "sent"
+        if result.stale:
+            rt.dispatcher.push_stock(connection)
+
+    def release(self, s: Session, outbox_id: int, items: Sequence[dict[str, Any]]) -> None:
+        for item in items:
+            publications.unclaim(s, StockPublication, outbox_id, item)
 
 
-def _finish_attempt(rt: Runtime, attempt_id: int, outcome: str, detail: str) -> None:
-    with rt.transaction() as s:
-        att = s.get(OutboxAttempt, attempt_id)
-        if att is not None:
-            att.outcome, att.detail, att.finished_at = outcome, detail, datetime.now(UTC)
-            out = s.get(OutboxRow, att.outbox_id)
-            if out is not None:
-                out.last_error = detail
-
-
-def _unclaim(s: Session, outbox_id: int, item: dict[str, Any], **values: Any) -> bool:
-    """Free one item this outbox row holds; stale again if it changed while in flight.
-
-    One UPDATE, so a sale committing meanwhile cannot be lost: ``version`` is compared by
-    the database at write time, not read earlier by us. False if the row was not ours.
-    """
-    values.setdefault("dirty", StockPublication.version != item["version"])
-    freed = s.execute(
-        update(StockPublication)
-        .where(StockPublication.id == item["pub"], StockPublication.claimed_by == outbox_id)
-        .values(claimed_by=None, **values)
-    ).rowcount
-    return bool(freed)
-
-
-def _release(s: Session, outbox_id: int, items: list[dict[str, Any]]) -> None:
-    for item in items:
-        _unclaim(s, outbox_id, item)
-
-
-def _give_up(
-    rt: Runtime, outbox_id: int, attempt_id: int, connection: str, items: list[dict], exc: Exception
-) -> None:
-    _finish_attempt(rt, attempt_id, "data_error", str(exc))
-    with rt.transaction() as s:
-        out = s.get(OutboxRow, outbox_id)
-        assert out is not None
-        out.status, out.last_error = "dead", str(exc)
-        _release(s, outbox_id, items)
-        deadletters.record(
-            s, connection=connection, stage="outbox", error=exc, ref_id=outbox_id,
-            payload=out.payload,
-        )  # fmt: skip
-    log.warning("outbox_dead", connection=connection, outbox=outbox_id, error=str(exc))
-
-
-def _block(rt: Runtime, outbox_id: int, attempt_id: int, connection: str, exc: Exception) -> None:
-    """Auth or config refused: stop the connection until an admin acts; keep the row pending."""
-    _finish_attempt(rt, attempt_id, "blocked", str(exc))
-    with rt.transaction() as s:
-        state = s.get(ConnectionState, connection)
-        if state is None:
-            s.add(ConnectionState(name=connection, status="stopped", reason=str(exc)))
-        else:
-            state.status, state.reason, state.updated_at = "stopped", str(exc), datetime.now(UTC)
-    log.error("connection_stopped", connection=connection, error=str(exc), who="admin")
-
-
-def _stopped(s, connection: str) -> bool:
-    state = s.get(ConnectionState, connection)
-    return state is not None and state.status == "stopped"
+STOCK = StockSink()

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bridge.store.tables import StockPublication
 from bridge.sync.apply import mark_dirty
-from bridge.sync.ledger import levels
+from bridge.sync.ledger import publishable
 from bridge.sync.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -42,13 +42,13 @@ def reconcile_stock(rt: Runtime, connection: str, chunk: int = 250) -> Reconcile
         targets = {(sku, loc): plan.location_out(connection, loc) for sku, loc in part}
         remote = connector.read_stock([(sku, t) for (sku, _), t in targets.items() if t])
         with rt.transaction() as s:
-            stock = levels(s, part, {loc: plan.safety_buffer(loc) for _, loc in part})
+            stock = publishable(s, plan.stock, part)
             for (sku, loc), target in targets.items():
                 if target is None:
                     continue
                 result.checked += 1
                 seen = remote.get((sku, target))
-                if seen is None or seen != stock[(sku, loc)].available:
+                if seen is None or seen != stock[(sku, loc)]:
                     result.drifted += 1
                     mark_dirty(s, plan, [connection], sku, loc, f"Reconciliation/{connection}")
     if result.drifted:

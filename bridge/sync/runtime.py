@@ -29,6 +29,8 @@ class Dispatcher(Protocol):
 
     def push_stock(self, connection: str, delay: float = 0.0) -> None: ...
 
+    def push_prices(self, connection: str, delay: float = 0.0) -> None: ...
+
     def send_outbox(self, connection: str, outbox_id: int, delay: float = 0.0) -> None: ...
 
 
@@ -43,6 +45,9 @@ class NullDispatcher:
 
     def push_stock(self, connection: str, delay: float = 0.0) -> None:
         self.calls.append(("push_stock", (connection,)))
+
+    def push_prices(self, connection: str, delay: float = 0.0) -> None:
+        self.calls.append(("push_prices", (connection,)))
 
     def send_outbox(self, connection: str, outbox_id: int, delay: float = 0.0) -> None:
         self.calls.append(("send_outbox", (connection, outbox_id)))

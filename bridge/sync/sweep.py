@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
 
-from bridge.store.tables import InboxRow, OutboxRow, StockPublication
+from bridge.store.tables import InboxRow, OutboxRow, PricePublication, StockPublication
+from bridge.sync import push_prices
 from bridge.sync.runtime import Runtime
 
 
@@ -40,11 +41,10 @@ def sweep(rt: Runtime, stale_seconds: float | None = None) -> SweepResult:
         ).all()
         # A claim whose outbox row ended (sent before a crash, or dead) is freed.
         finished = select(OutboxRow.id).where(OutboxRow.status.in_(("sent", "dead")))
-        result.released = s.execute(
-            update(StockPublication)
-            .where(StockPublication.claimed_by.in_(finished))
-            .values(claimed_by=None)
-        ).rowcount
+        for table in (StockPublication, PricePublication):
+            result.released += s.execute(
+                update(table).where(table.claimed_by.in_(finished)).values(claimed_by=None)
+            ).rowcount
         dirty = s.scalars(
             select(StockPublication.connection)
             .where(
@@ -54,6 +54,11 @@ def sweep(rt: Runtime, stale_seconds: float | None = None) -> SweepResult:
                     and_(StockPublication.dirty_since < cutoff),
                 ),
             )
+            .distinct()
+        ).all()
+        stale_prices = s.scalars(
+            select(PricePublication.connection)
+            .where(PricePublication.dirty.is_(True), PricePublication.claimed_by.is_(None))
             .distinct()
         ).all()
     by_conn: dict[str, list[int]] = {}
@@ -68,4 +73,8 @@ def sweep(rt: Runtime, stale_seconds: float | None = None) -> SweepResult:
     for conn in dirty:
         rt.dispatcher.push_stock(conn)
         result.pushes += 1
+    for conn in stale_prices:
+        rt.dispatcher.push_prices(conn)
+        result.pushes += 1
+    result.pushes += len(push_prices.refresh_if_mapping_changed(rt))
     return result

@@ -1,4 +1,4 @@
-"""Shopify connector for Brique: stock out through Admin GraphQL, orders and levels in.
+"""Shopify connector for Brique: stock and prices out through Admin GraphQL, orders and levels in.
 
 ``connectors.shopify.sandbox`` holds a local Shopify-compatible test double to try it offline.
 """

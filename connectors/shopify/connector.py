@@ -1,10 +1,15 @@
-"""The Shopify connector: stock out through ``inventorySetQuantities``, orders and levels in.
+"""The Shopify connector: stock and prices out, orders and levels in.
 
 Brique is the source of truth for the quantities it publishes, so stock goes out as absolute
 values with compare-and-swap (``changeFromQuantity``) and an ``@idempotent`` key per chunk:
 a replayed batch is recognised by Shopify instead of being applied twice, and a quantity that
 moved under us is re-read and overwritten once. SKUs are resolved to inventory items once and
 remembered in the binding table.
+
+Prices go out through ``productVariantsBulkUpdate``, one call per product (the mutation takes
+one ``productId``). A price is an absolute value, so a replay rewrites the same value and is
+harmless; Shopify offers no ``@idempotent`` key on that mutation. SKUs are resolved to
+(product, variant) once and remembered too.
 """
 
 from __future__ import annotations
@@ -15,9 +20,9 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -30,6 +35,7 @@ from bridge.connector import (
     ConnectorContext,
     ConnectorInfo,
     InboundEvent,
+    PriceWrite,
     StockWrite,
     WebhookRequest,
     WriteBatch,
@@ -42,6 +48,7 @@ from connectors.shopify.payloads import (
     INVENTORY_ITEM_ENTITY,
     INVENTORY_LEVELS_UPDATE,
     ORDERS_CREATE,
+    PRODUCT_VARIANT_ENTITY,
     decode_inventory_level,
     decode_order,
     parse_timestamp,
@@ -50,6 +57,10 @@ from connectors.shopify.payloads import (
 log = logging.getLogger(__name__)
 
 MAX_STOCK_BATCH = 250
+MAX_PRICE_BATCH = 250
+"""Variants per ``productVariantsBulkUpdate`` call (and prices per batch). Shopify documents no
+per-call cap below a product's variant count (2,048 on all plans since 2025-10); 250 keeps a
+call near 60 cost points (10 + 0.2 per variant) and matches the stock batches."""
 QUANTITY_LIMIT = 1_000_000_000
 """Shopify refuses quantities beyond +/- one billion (INVALID_QUANTITY_TOO_HIGH / _LOW)."""
 SKU_LOOKUP_CHUNK = 100
@@ -58,13 +69,32 @@ LEVELS_PER_QUERY = 100
 MAX_CHUNK_ATTEMPTS = 4
 STALE_CODES = frozenset({"CHANGE_FROM_QUANTITY_STALE", "COMPARE_QUANTITY_STALE"})
 
-SHOP_QUERY = "query BriqueCheck { shop { name } }"
+SHOP_QUERY = "query BriqueCheck { shop { name currencyCode } }"
+SHOP_CURRENCY_QUERY = "query BriqueShopCurrency { shop { currencyCode } }"
 
 SKU_LOOKUP_QUERY = """
 query BriqueSkuLookup($first: Int!, $after: String, $query: String!) {
   productVariants(first: $first, after: $after, query: $query) {
     nodes { sku inventoryItem { id } }
     pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+VARIANT_LOOKUP_QUERY = """
+query BriqueVariantLookup($first: Int!, $after: String, $query: String!) {
+  productVariants(first: $first, after: $after, query: $query) {
+    nodes { id sku product { id } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+SET_PRICES_MUTATION = """
+mutation BriqueSetPrices($productId: ID!, $variants: [ProductVariantsBulkInput!]!) {
+  productVariantsBulkUpdate(productId: $productId, variants: $variants) {
+    productVariants { id sku price compareAtPrice }
+    userErrors { code field message }
   }
 }
 """
@@ -133,8 +163,37 @@ class _Entry:
         }
 
 
+@dataclass
+class _PriceEntry:
+    """One variant's price fields ready to send, with the ids resolved for its SKU."""
+
+    sku: str
+    fields: dict[str, Any]
+    product: str = ""
+    variant: str = ""
+
+    def as_input(self) -> dict[str, Any]:
+        return {**self.fields, "id": self.variant}
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """A price write refused before sending, with the reason for ``WriteResult.failed``."""
+
+    sku: str
+    message: str
+
+
+@dataclass
+class _ProductGroup:
+    """The entries of one product, sent together because the mutation takes one productId."""
+
+    product: str
+    entries: list[_PriceEntry] = field(default_factory=list)
+
+
 class ShopifyConnector(Connector):
-    """Publishes stock to a Shopify shop and reads its orders and inventory webhooks."""
+    """Publishes stock and prices to a Shopify shop and reads its orders and inventory."""
 
     info = ConnectorInfo(
         name="shopify",
@@ -143,14 +202,18 @@ class ShopifyConnector(Connector):
         capabilities=frozenset(
             {
                 Capability.WRITE_STOCK,
+                Capability.WRITE_PRICES,
                 Capability.READ_STOCK,
                 Capability.WEBHOOKS,
                 Capability.READ_ORDERS,
             }
         ),
         config_model=ShopifyConfig,
-        description="Shopify Admin GraphQL: stock out (inventorySetQuantities), orders in.",
-        batch_limits={"stock": MAX_STOCK_BATCH},
+        description=(
+            "Shopify Admin GraphQL: stock out (inventorySetQuantities), prices out "
+            "(productVariantsBulkUpdate), orders in."
+        ),
+        batch_limits={"stock": MAX_STOCK_BATCH, "prices": MAX_PRICE_BATCH},
     )
     config: ShopifyConfig
 
@@ -171,6 +234,8 @@ class ShopifyConnector(Connector):
             clock=clock,
             sleep=sleep,
         )
+        self._currency: str | None = None
+        self._currency_asked = False
 
     def __repr__(self) -> str:
         return f"ShopifyConnector({self.context.connection!r}, {self.config.shop_url!r})"
@@ -182,16 +247,39 @@ class ShopifyConnector(Connector):
         shop = data.get("shop")
         if not isinstance(shop, dict) or not shop.get("name"):
             raise ConfigError(f"{self.config.shop_url} answered without a shop")
+        self._learn_currency(shop)
 
     def close(self) -> None:
         self.graphql.close()
 
-    # -- stock out ------------------------------------------------------------------------
+    def _learn_currency(self, shop: Mapping[str, Any]) -> None:
+        code = shop.get("currencyCode")
+        if isinstance(code, str) and code:
+            self._currency = code
+        self._currency_asked = True
+
+    def shop_currency(self) -> str | None:
+        """The shop's currency (variant prices are in it), asked once; None if not told."""
+        if not self._currency_asked:
+            data = self.graphql.execute(SHOP_CURRENCY_QUERY, what="shopify shop currency")
+            shop = data.get("shop")
+            self._learn_currency(shop if isinstance(shop, dict) else {})
+        return self._currency
+
+    # -- writes ---------------------------------------------------------------------------
 
     def write(self, sink: str, batch: WriteBatch) -> WriteResult:
-        """Set absolute quantities, one mutation per chunk; refused items land in ``failed``."""
-        if sink != "stock":
-            raise DataError(f"shopify has no sink {sink!r}")
+        """``stock``: absolute quantities; ``prices``: variant prices. Refusals go to ``failed``."""
+        if sink == "stock":
+            return self._write_stock(batch)
+        if sink == "prices":
+            return self._write_prices(batch)
+        raise DataError(f"shopify has no sink {sink!r}")
+
+    # -- stock out ------------------------------------------------------------------------
+
+    def _write_stock(self, batch: WriteBatch) -> WriteResult:
+        """Set absolute quantities, one mutation per chunk."""
         result = WriteResult()
         size = self.config.stock_batch_size
         # Chunks follow the batch's positions, so a replayed batch sends the same chunk under
@@ -202,7 +290,7 @@ class ShopifyConnector(Connector):
             if entry is not None:
                 chunks[position // size][entry.key] = entry  # a later duplicate wins
         items, failures = self._resolve(
-            {e.sku for chunk in chunks for e in chunk.values()}, "write"
+            {e.sku for chunk in chunks for e in chunk.values()}, "write stock"
         )
         for index, chunk in enumerate(chunks):
             pending: list[_Entry] = []
@@ -324,6 +412,133 @@ class ShopifyConnector(Connector):
         stale -= set(refused)
         return stale, refused, unattributed
 
+    # -- prices out -----------------------------------------------------------------------
+
+    def _write_prices(self, batch: WriteBatch) -> WriteResult:
+        """Set variant prices, one ``productVariantsBulkUpdate`` per product (and per 250).
+
+        Result keys are SKUs. Nothing here needs an idempotency key: the values are absolute,
+        so a replay (a retried task, a lost answer) writes the same prices again.
+        """
+        result = WriteResult()
+        entries: dict[str, _PriceEntry] = {}
+        items = [_price_write(raw, position) for position, raw in enumerate(batch.items)]
+        currency = self.shop_currency() if items else None
+        for item in items:
+            entry = self._price_entry(item, currency)
+            # A later duplicate of a SKU wins, whether it is valid or refused.
+            entries.pop(entry.sku, None)
+            result.failed.pop(entry.sku, None)
+            if isinstance(entry, _PriceEntry):
+                entries[entry.sku] = entry
+            else:
+                result.failed[entry.sku] = entry.message
+        ids, failures = self._resolve(
+            entries, "prices", PRODUCT_VARIANT_ENTITY, VARIANT_LOOKUP_QUERY, _product_variant_of
+        )
+        groups: dict[str, _ProductGroup] = {}
+        for entry in entries.values():
+            product, separator, variant = ids.get(entry.sku, "").partition(PAIR_SEPARATOR)
+            if entry.sku in failures or not separator:
+                result.failed[entry.sku] = failures.get(
+                    entry.sku, f"binding of SKU {entry.sku!r} is not a product|variant pair"
+                )
+                continue
+            entry.product, entry.variant = product, variant
+            groups.setdefault(product, _ProductGroup(product)).entries.append(entry)
+        for group in groups.values():
+            for start in range(0, len(group.entries), MAX_PRICE_BATCH):
+                part = group.entries[start : start + MAX_PRICE_BATCH]
+                self._write_product_prices(group.product, part, result)
+        log.info(
+            "shopify prices: %d variants written in %d products, %d refused",
+            result.written,
+            len(groups),
+            len(result.failed),
+        )
+        return result
+
+    @staticmethod
+    def _price_entry(item: PriceWrite, currency: str | None) -> _PriceEntry | _Refused:
+        """The fields to send for one price, or why it is refused before sending."""
+        if currency is not None:
+            for what, money in (("price", item.price), ("compare-at price", item.compare_at)):
+                if money is not None and money.currency != currency:
+                    return _Refused(
+                        item.sku,
+                        f"{what} {money} is not in the shop's currency {currency}; "
+                        "the mapping must give this channel prices in its currency",
+                    )
+        if item.fields:
+            # The mapping's native fields go as they are; only Decimals become the decimal
+            # strings Shopify's Money scalar expects, and the variant id is ours to set.
+            fields = {k: _json_money(v) for k, v in item.fields.items() if k != "id"}
+        else:
+            fields = {"price": _json_money(item.price.amount)}
+            if item.compare_at is not None:
+                fields["compareAtPrice"] = _json_money(item.compare_at.amount)
+        return _PriceEntry(item.sku, fields)
+
+    def _write_product_prices(
+        self, product: str, pending: list[_PriceEntry], result: WriteResult
+    ) -> None:
+        """Send one product's variants; a refused variant fails alone and the rest is resent.
+
+        Without ``allowPartialUpdates`` Shopify applies all of a call or nothing, so after a
+        userError naming a variant the others were not written: they go again without it.
+        An error naming no variant (the product is gone, say) fails the whole group.
+        """
+        for attempt in range(1, MAX_CHUNK_ATTEMPTS + 1):
+            data = self.graphql.execute(
+                SET_PRICES_MUTATION,
+                {"productId": product, "variants": [e.as_input() for e in pending]},
+                what=f"shopify productVariantsBulkUpdate ({len(pending)} variants)",
+            )
+            payload = data.get("productVariantsBulkUpdate")
+            if not isinstance(payload, dict):
+                raise TransientError("shopify productVariantsBulkUpdate answered without payload")
+            errors = payload.get("userErrors") or []
+            if not errors:
+                result.written += len(pending)
+                reported = {
+                    node.get("id"): node
+                    for node in payload.get("productVariants") or ()
+                    if isinstance(node, dict)
+                }
+                for entry in pending:
+                    seen = _observed_price(reported.get(entry.variant))
+                    if seen is not None:
+                        result.observed[entry.sku] = seen
+                return
+            refused: dict[int, dict[str, Any]] = {}
+            unattributed: list[dict[str, Any]] = []
+            for error in errors:
+                index = _list_index(error.get("field"), "variants")
+                if index is None or index >= len(pending):
+                    unattributed.append(error)
+                else:
+                    refused.setdefault(index, error)
+            if unattributed:
+                message = f"shopify refused the prices of product {product}: " + "; ".join(
+                    _user_error_text(e) for e in unattributed
+                )
+                for entry in pending:
+                    result.failed[entry.sku] = message
+                return
+            for index, error in refused.items():
+                result.failed[pending[index].sku] = _user_error_text(error)
+            pending = [e for i, e in enumerate(pending) if i not in refused]
+            if not pending:
+                return
+            log.info(
+                "shopify prices of %s: resending %d variants (attempt %d)",
+                product,
+                len(pending),
+                attempt,
+            )
+        for entry in pending:
+            result.failed[entry.sku] = f"shopify kept refusing these prices ({attempt} attempts)"
+
     # -- stock in -------------------------------------------------------------------------
 
     def read_stock(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Decimal]:
@@ -370,20 +585,28 @@ class ShopifyConnector(Connector):
 
     # -- SKU resolution -------------------------------------------------------------------
 
-    def _resolve(self, skus: Iterable[str], purpose: str) -> tuple[dict[str, str], dict[str, str]]:
-        """SKU -> InventoryItem GID from the bindings, else from Shopify in bulk (then bound)."""
+    def _resolve(
+        self,
+        skus: Iterable[str],
+        purpose: str,
+        entity: str = INVENTORY_ITEM_ENTITY,
+        query: str = SKU_LOOKUP_QUERY,
+        external_of: Callable[[dict[str, Any]], str | None] | None = None,
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """SKU -> external id (``entity``) from the bindings, else from Shopify in bulk (then
+        bound). By default the InventoryItem GID; ``external_of`` reads another from a node."""
         bindings = self.context.bindings
         found: dict[str, str] = {}
         missing: list[str] = []
         for sku in sorted(set(skus)):
-            external = bindings.get_external(INVENTORY_ITEM_ENTITY, sku)
+            external = bindings.get_external(entity, sku)
             if external:
                 found[sku] = external
             else:
                 missing.append(sku)
         failures: dict[str, str] = {}
         for chunk in _sku_chunks(missing):
-            matches = self._lookup(chunk)
+            matches = self._lookup(chunk, query, external_of or _inventory_item_of)
             for sku in chunk:
                 ids = matches.get(sku, set())
                 if not ids:
@@ -394,7 +617,7 @@ class ShopifyConnector(Connector):
                     )
                 else:
                     (external,) = ids
-                    bindings.put(INVENTORY_ITEM_ENTITY, sku, external)
+                    bindings.put(entity, sku, external)
                     found[sku] = external
         if missing:
             log.info(
@@ -405,24 +628,31 @@ class ShopifyConnector(Connector):
             )
         return found, failures
 
-    def _lookup(self, chunk: Sequence[str]) -> dict[str, set[str]]:
+    def _lookup(
+        self,
+        chunk: Sequence[str],
+        query: str,
+        external_of: Callable[[dict[str, Any]], str | None],
+    ) -> dict[str, set[str]]:
         wanted = set(chunk)
         search = " OR ".join(f"sku:{_search_value(sku)}" for sku in chunk)
         matches: dict[str, set[str]] = {}
         after: str | None = None
         while True:
             data = self.graphql.execute(
-                SKU_LOOKUP_QUERY,
+                query,
                 {"first": min(MAX_STOCK_BATCH, len(chunk)), "after": after, "query": search},
                 what=f"shopify SKU lookup ({len(chunk)})",
             )
             connection = data.get("productVariants") or {}
             for node in connection.get("nodes") or ():
-                sku = (node or {}).get("sku")
-                item = ((node or {}).get("inventoryItem") or {}).get("id")
+                if not isinstance(node, dict):
+                    continue
+                sku = node.get("sku")
+                external = external_of(node)
                 # Shopify's search is looser than equality: keep exact matches only.
-                if sku in wanted and item:
-                    matches.setdefault(sku, set()).add(item)
+                if sku in wanted and external:
+                    matches.setdefault(sku, set()).add(external)
             page = connection.get("pageInfo") or {}
             if not page.get("hasNextPage") or not page.get("endCursor"):
                 return matches
@@ -491,15 +721,70 @@ def _whole(value: Decimal, what: str) -> int:
 
 def _quantity_index(field: Any) -> int | None:
     """The item a userError's ``field`` path points at, e.g. ["input","quantities","3",...]."""
+    return _list_index(field, "quantities")
+
+
+def _list_index(field: Any, name: str) -> int | None:
+    """The index following ``name`` in a userError's ``field`` path, e.g. ["variants","3",...]."""
     if not isinstance(field, list):
         return None
     for position, part in enumerate(field[:-1]):
-        if part == "quantities":
+        if part == name:
             try:
                 return int(field[position + 1])
             except (TypeError, ValueError):
                 return None
     return None
+
+
+PAIR_SEPARATOR = "|"
+"""Joins Product GID and ProductVariant GID in one binding (GIDs never contain it)."""
+
+
+def _inventory_item_of(node: dict[str, Any]) -> str | None:
+    item = node.get("inventoryItem")
+    return item.get("id") if isinstance(item, dict) else None
+
+
+def _product_variant_of(node: dict[str, Any]) -> str | None:
+    """``<Product GID>|<ProductVariant GID>``: a product alone would not be unique per SKU."""
+    product = node.get("product")
+    product_id = product.get("id") if isinstance(product, dict) else None
+    variant_id = node.get("id")
+    if not product_id or not variant_id:
+        return None
+    return f"{product_id}{PAIR_SEPARATOR}{variant_id}"
+
+
+def _price_write(raw: Record, position: int) -> PriceWrite:
+    try:
+        if isinstance(raw, PriceWrite):
+            return raw
+        data = raw.model_dump() if isinstance(raw, BaseModel) else raw
+        return PriceWrite.model_validate(data)
+    except ValidationError as exc:
+        raise DataError(f"prices batch item {position} is not a price write: {exc}") from exc
+
+
+def _json_money(value: Any) -> Any:
+    """A Decimal as the plain decimal string Shopify's Money scalar takes; others unchanged."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return value
+
+
+def _observed_price(node: Any) -> dict[str, Decimal | None] | None:
+    """What Shopify reports the variant now holds, as Decimals; None if not reported."""
+    if not isinstance(node, dict) or node.get("price") is None:
+        return None
+    try:
+        compare_at = node.get("compareAtPrice")
+        return {
+            "price": Decimal(str(node["price"])),
+            "compareAtPrice": None if compare_at is None else Decimal(str(compare_at)),
+        }
+    except InvalidOperation:
+        return None
 
 
 def _user_error_text(error: dict[str, Any]) -> str:

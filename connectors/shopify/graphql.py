@@ -11,9 +11,11 @@ times, then raise ``RateLimited`` so the worker backs off.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -26,6 +28,7 @@ from graphql import (
     GraphQLError,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
@@ -41,6 +44,13 @@ log = logging.getLogger(__name__)
 
 MUTATION_COST = 10
 """Shopify charges a mutation field 10 points, a returned object 1, a scalar nothing."""
+
+PER_ITEM_MUTATION_COSTS: dict[str, tuple[str, Decimal]] = {
+    "productVariantsBulkUpdate": ("variants", Decimal("0.2")),
+}
+"""Mutations Shopify prices by input size ("dynamic complexity", developer changelog of
+2025-10-01): the 10 points plus this much per item of the named list argument. Media and
+metafields cost more there; Brique sends neither. Fractions are rounded up, to err safe."""
 
 DEFAULT_BUCKET_SECONDS = 10.0
 """Until Shopify reports its bucket, assume it holds this many seconds of restore (1,000 points
@@ -148,6 +158,24 @@ def _page_size(node: FieldNode, variables: Mapping[str, Any]) -> int | None:
     return None
 
 
+def _input_cost(node: FieldNode, variables: Mapping[str, Any]) -> int:
+    """The per-item part of a mutation Shopify costs by the size of one list argument."""
+    rule = PER_ITEM_MUTATION_COSTS.get(node.name.value)
+    if rule is None:
+        return 0
+    name, per_item = rule
+    for argument in node.arguments or ():
+        if argument.name.value != name:
+            continue
+        value = argument.value
+        if isinstance(value, ListValueNode):
+            return math.ceil(per_item * len(value.values))
+        if isinstance(value, VariableNode):
+            raw = variables.get(value.name.value)
+            return math.ceil(per_item * len(raw)) if isinstance(raw, list) else 0
+    return 0
+
+
 def _selection_cost(
     selection_set: SelectionSetNode | None,
     fragments: Mapping[str, FragmentDefinitionNode],
@@ -160,7 +188,7 @@ def _selection_cost(
             continue
         children = _selection_cost(node.selection_set, fragments, variables)
         if root_mutation:
-            total += MUTATION_COST + children
+            total += MUTATION_COST + _input_cost(node, variables) + children
             continue
         if node.selection_set is None:
             continue

@@ -33,6 +33,11 @@ HANDLED_TOPICS = frozenset({INVENTORY_LEVELS_UPDATE, ORDERS_CREATE})
 
 INVENTORY_ITEM_ENTITY = "inventory_item"
 """Binding entity: internal id = SKU, external id = InventoryItem GID."""
+PRODUCT_VARIANT_ENTITY = "product_variant"
+"""Binding entity: internal id = SKU, external id = ``<Product GID>|<ProductVariant GID>``.
+
+The pair, not the Product GID alone: bindings are unique both ways, and the variants of one
+product share its GID. The variant part keeps the pair unique."""
 
 
 def gid(kind: str, value: Any) -> str:

@@ -8,11 +8,13 @@ here by hand rather than recorded.
 from __future__ import annotations
 
 import json
+import math
 import re
 from decimal import Decimal
 from typing import Any
 
-from bridge.connector import StockWrite
+from bridge.connector import PriceWrite, StockWrite
+from bridge.model import Money
 from connectors.shopify import ShopifyConfig
 
 SHOP_URL = "https://brique-test.myshopify.com"
@@ -95,6 +97,14 @@ class ScriptedShop:
         """Raw (status, body) answers served first, whatever the operation."""
         self.available = 1990.0
         self.restore = 100.0
+        self.currency: str | None = "EUR"
+        """What ``shop.currencyCode`` answers; None answers without it."""
+        self.variants_per_product = 3
+        """Catalog SKUs in order, this many per product (so 000000-000002 share one)."""
+        self.prices: dict[str, dict[str, Any]] = {}
+        """ProductVariant GID -> the ProductVariantsBulkInput fields last applied."""
+        self.price_errors: list[list[dict[str, Any]]] = []
+        """userErrors to answer successive productVariantsBulkUpdate calls with."""
 
     def operations(self, name: str) -> list[dict[str, Any]]:
         return [variables for op, variables in self.calls if op == name]
@@ -109,16 +119,68 @@ class ScriptedShop:
             return status, {"Content-Type": "application/json"}, json.dumps(raw)
         handler = {
             "BriqueCheck": self._check,
+            "BriqueShopCurrency": self._currency,
             "BriqueSkuLookup": self._lookup,
+            "BriqueVariantLookup": self._variant_lookup,
             "BriqueSetStock": self._set,
+            "BriqueSetPrices": self._set_prices,
             "BriqueLevels": self._levels,
         }[operation]
         data, requested = handler(variables)
         answer = {"data": data, "extensions": cost(requested, requested, self.available)}
         return 200, {"Content-Type": "application/json"}, json.dumps(answer)
 
+    def ids(self, sku: str) -> tuple[str, str]:
+        """(Product GID, ProductVariant GID) of a catalog SKU."""
+        position = list(self.catalog).index(sku)
+        return (
+            f"gid://shopify/Product/{8000000 + position // self.variants_per_product}",
+            f"gid://shopify/ProductVariant/{9000000 + position}",
+        )
+
     def _check(self, _: dict[str, Any]) -> tuple[dict[str, Any], int]:
-        return {"shop": {"name": "Brique Test Shop"}}, 1
+        return {"shop": {"name": "Brique Test Shop", "currencyCode": self.currency}}, 1
+
+    def _currency(self, _: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        return {"shop": {"currencyCode": self.currency}}, 1
+
+    def _variant_lookup(self, variables: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        wanted = [
+            re.sub(r"\\(.)", r"\1", raw)
+            for raw in re.findall(r"sku:'((?:[^'\\]|\\.)*)'", variables["query"])
+        ]
+        nodes = []
+        for sku in wanted:
+            if sku in self.catalog:
+                product, variant = self.ids(sku)
+                nodes.append({"id": variant, "sku": sku, "product": {"id": product}})
+        page = {"hasNextPage": False, "endCursor": "eyJsYXN0X2lkIjo0Mn0=" if nodes else None}
+        return {"productVariants": {"nodes": nodes, "pageInfo": page}}, 2 + 2 * variables["first"]
+
+    def _set_prices(self, variables: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        errors = self.price_errors.pop(0) if self.price_errors else []
+        variants = variables["variants"]
+        updated = []
+        if not errors:
+            skus = {self.ids(sku)[1]: sku for sku in self.catalog}
+            for fields in variants:
+                current = self.prices.setdefault(fields["id"], {})
+                current.update({k: v for k, v in fields.items() if k != "id"})
+                updated.append(
+                    {
+                        "id": fields["id"],
+                        "sku": skus.get(fields["id"]),
+                        "price": current.get("price"),
+                        "compareAtPrice": current.get("compareAtPrice"),
+                    }
+                )
+        payload = {
+            "product": {"id": variables["productId"]},
+            "productVariants": updated,
+            "userErrors": errors,
+        }
+        # 10 + 0.2 per variant (Shopify's dynamic complexity) + productVariants + userErrors
+        return {"productVariantsBulkUpdate": payload}, 10 + math.ceil(0.2 * len(variants)) + 2
 
     def _lookup(self, variables: dict[str, Any]) -> tuple[dict[str, Any], int]:
         wanted = [
@@ -186,3 +248,44 @@ def stock_writes(
         )
         for n, sku in enumerate(skus)
     ]
+
+
+def price_writes(
+    skus: list[str], amount: str = "19.90", currency: str = "EUR", **fields: Any
+) -> list[PriceWrite]:
+    """One price per SKU; ``fields`` (if any) become every item's native fields."""
+    return [
+        PriceWrite(
+            sku=sku,
+            price=Money(amount=Decimal(amount), currency=currency),
+            fields=dict(fields),
+        )
+        for sku in skus
+    ]
+
+
+class UniqueBindings:
+    """The binding table's rule, unique both ways per entity, that the default fake skips."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], str] = {}
+        self.puts = 0
+
+    def get_external(self, entity: str, internal_id: str) -> str | None:
+        return self.rows.get((entity, internal_id))
+
+    def get_internal(self, entity: str, external_id: str) -> str | None:
+        for (kind, internal), external in self.rows.items():
+            if kind == entity and external == external_id:
+                return internal
+        return None
+
+    def put(self, entity: str, internal_id: str, external_id: str) -> None:
+        holder = self.get_internal(entity, external_id)
+        if holder is not None and holder != internal_id:
+            raise AssertionError(
+                f"binding {entity} {external_id} already held by {holder}: "
+                "uq_bindings_external would refuse it"
+            )
+        self.rows[(entity, internal_id)] = external_id
+        self.puts += 1

@@ -37,11 +37,12 @@ def test_info_declares_the_contract() -> None:
     assert info.name == "shopify" and info.kind == "shop"
     assert info.capabilities == {
         Capability.WRITE_STOCK,
+        Capability.WRITE_PRICES,
         Capability.READ_STOCK,
         Capability.WEBHOOKS,
         Capability.READ_ORDERS,
     }
-    assert info.batch_limits == {"stock": 250}
+    assert info.batch_limits == {"stock": 250, "prices": 250}
 
 
 def test_config_defaults_and_limits() -> None:
@@ -400,8 +401,8 @@ def test_concurrent_idempotent_request_is_transient(
 
 
 def test_unknown_sink_is_a_data_error(connector: ShopifyConnector) -> None:
-    with pytest.raises(DataError):
-        connector.write("prices", WriteBatch("p", []))
+    with pytest.raises(DataError, match="no sink 'orders'"):
+        connector.write("orders", WriteBatch("p", []))
 
 
 # -- stock reads --------------------------------------------------------------------------------

@@ -11,21 +11,27 @@ connector must survive:
 * ``inventorySetQuantities`` with compare-and-swap (``changeFromQuantity``, or the older
   ``compareQuantity``/``ignoreCompareQuantity``), userErrors with codes and field paths, the
   ``@idempotent(key:)`` directive and all-or-nothing application;
-* ``productVariants(query: "sku:'A' OR sku:'B'")`` with cursor pagination.
+* ``productVariants(query: "sku:'A' OR sku:'B'")`` with cursor pagination;
+* ``productVariantsBulkUpdate`` (one product per call, prices and compare-at prices, userErrors
+  naming the variant's index, all-or-nothing unless ``allowPartialUpdates``), costed like
+  Shopify's dynamic complexity: 10 points plus 0.2 per variant.
 
 Simplifications, on purpose: only the fields below exist; every variant is stocked at every
-location; the actual cost equals the requested cost; ``on_hand`` moves with ``available``.
-Helpers for people and tests: ``GET /`` (a self-refreshing stock table), ``GET /sandbox/levels``,
-``POST /sandbox/levels`` (change a level behind the connector's back), ``GET /sandbox/stats``.
+location; the actual cost equals the requested cost; ``on_hand`` moves with ``available``;
+prices keep two decimals whatever the currency.
+Helpers for people and tests: ``GET /`` (a self-refreshing stock and price page),
+``GET /sandbox/levels``, ``POST /sandbox/levels`` (change a level behind the connector's back),
+``GET /sandbox/prices``, ``GET /sandbox/stats``.
 """
 
-# The docstring above is also the app's OpenAPI description, so it stays as it was. The SDL it
-# calls "below" is in ``schema``; the cost model in ``cost``; the shop and the mutation's rules in
+# The docstring above is also the app's OpenAPI description. The SDL it calls "below" is in
+# ``schema``; the cost model in ``cost``; the shop and the mutation's rules in
 # ``state``; root resolvers in ``resolvers``; HTTP in ``app``; running it in ``server``.
 from connectors.shopify.sandbox.app import TITLE, UNAUTHORIZED, VERSION_PATTERN, create_app
 from connectors.shopify.sandbox.cost import (
     MUTATION_COST,
     SINGLE_QUERY_MAX_COST,
+    SIZED_MUTATIONS,
     LeakyBucket,
     request_cost,
 )
@@ -39,6 +45,7 @@ from connectors.shopify.sandbox.server import (
     serve,
 )
 from connectors.shopify.sandbox.state import (
+    DEFAULT_PRICE,
     QUANTITY_LIMIT,
     QUANTITY_NAMES,
     SETTABLE_NAMES,
@@ -48,6 +55,7 @@ from connectors.shopify.sandbox.state import (
 )
 
 __all__ = [
+    "DEFAULT_PRICE",
     "DEFAULT_TOKEN",
     "MAX_PAGE",
     "MUTATION_COST",
@@ -57,6 +65,7 @@ __all__ = [
     "SDL",
     "SETTABLE_NAMES",
     "SINGLE_QUERY_MAX_COST",
+    "SIZED_MUTATIONS",
     "TITLE",
     "UNAUTHORIZED",
     "URI_PATTERN",

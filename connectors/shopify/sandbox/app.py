@@ -87,6 +87,10 @@ def create_app(
             return JSONResponse({"error": str(exc)}, status_code=422)
         return JSONResponse({"ok": True})
 
+    @app.get("/sandbox/prices")
+    def prices() -> list[dict[str, Any]]:
+        return state.price_rows()
+
     @app.get("/sandbox/stats")
     def stats() -> dict[str, Any]:
         return state.snapshot()
@@ -170,7 +174,25 @@ def _page(state: SandboxState) -> str:
         )
         for row in state.level_rows()
     )
+    price_rows = "\n".join(
+        "<tr><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td></tr>".format(
+            html.escape(str(row["sku"])),
+            html.escape(str(row["product_title"])),
+            html.escape(f"{row['price']} {row['currency']}"),
+            html.escape(row["compare_at_price"] or ""),
+        )
+        for row in state.price_rows()
+    )
     snap = state.snapshot()
+    recent_prices = "\n".join(
+        "<li>{} {} variants of <code>{}</code>{}</li>".format(
+            html.escape(entry["at"]),
+            entry["variants"],
+            html.escape(str(entry["product"])),
+            " errors: " + html.escape(", ".join(entry["errors"])) if entry["errors"] else "",
+        )
+        for entry in reversed(snap["price_history"][-10:])
+    )
     recent = "\n".join(
         "<li>{} {} items, key <code>{}</code>, ref <code>{}</code>{}{}</li>".format(
             html.escape(entry["at"]),
@@ -190,8 +212,8 @@ def _page(state: SandboxState) -> str:
 td,th{{border:1px solid #ccc;padding:.3em .8em}}.n{{text-align:right}}
 .warn{{background:#fff3cd;padding:.5em}}</style></head><body>
 <h1>{html.escape(str(state.shop_name))}</h1>
-<p class="warn">{html.escape(TITLE)}. Stock written by Brique shows up below; the page
-refreshes every 2 seconds.</p>
+<p class="warn">{html.escape(TITLE)}. Stock and prices written by Brique show up below; the
+page refreshes every 2 seconds.</p>
 <p>Requests {snap["requests"]} &middot; throttled {snap["throttled"]} &middot; cost used
 {snap["cost_used"]} &middot; writes applied {snap["writes_applied"]} &middot; idempotent replays
 {snap["idempotent_replays"]} &middot; bucket {bucket["currentlyAvailable"]}
@@ -200,4 +222,10 @@ refreshes every 2 seconds.</p>
 {rows}
 </table>
 <h2>Recent inventorySetQuantities</h2><ul>{recent or "<li>none yet</li>"}</ul>
+<h2>Prices</h2>
+<p>Price updates applied {snap["prices_applied"]} (in {snap["price_mutations"]} calls)</p>
+<table><tr><th>SKU</th><th>Product</th><th>Price</th><th>Compare at</th></tr>
+{price_rows}
+</table>
+<h2>Recent productVariantsBulkUpdate</h2><ul>{recent_prices or "<li>none yet</li>"}</ul>
 </body></html>"""

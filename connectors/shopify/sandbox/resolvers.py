@@ -86,7 +86,7 @@ class _Root:
         return {
             "name": self.state.shop_name,
             "myshopifyDomain": f"{slug or 'sandbox'}.myshopify.com",
-            "currencyCode": "EUR",
+            "currencyCode": self.state.currency,
         }
 
     def locations(
@@ -169,4 +169,34 @@ class _Root:
                     state.idempotency[key] = (fingerprint, payload)
             entry["errors"] = [error["code"] for error in payload["userErrors"]]
             state.history.append(entry)
+            return payload
+
+    def productVariantsBulkUpdate(
+        self,
+        _info: GraphQLResolveInfo,
+        productId: str,
+        variants: list[dict[str, Any]],
+        allowPartialUpdates: bool | None = False,
+    ) -> dict[str, Any]:
+        """Shopify lists no ``@idempotent`` support for this mutation; a key given is ignored."""
+        state = self.state
+        with state.lock:
+            state.stats["price_mutations"] += 1
+            entry: dict[str, Any] = {
+                "at": _now(),
+                "product": productId,
+                "variants": len(variants),
+                "partial": bool(allowPartialUpdates),
+            }
+            try:
+                payload = state.update_variants(
+                    productId, variants, partial=bool(allowPartialUpdates)
+                )
+            except GraphQLError:
+                entry["errors"] = ["INVALID_VARIABLE"]
+                state.price_history.append(entry)
+                raise
+            entry["errors"] = [error["code"] for error in payload["userErrors"]]
+            entry["applied"] = len(payload["productVariants"] or ())
+            state.price_history.append(entry)
             return payload

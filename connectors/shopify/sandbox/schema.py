@@ -14,6 +14,9 @@ directive @idempotent(key: String!) on FIELD
 
 scalar DateTime
 
+"A decimal amount as a string (e.g. 19.99) in the shop's currency: Shopify's Money."
+scalar Money
+
 type Query {
   shop: Shop!
   locations(first: Int, after: String, query: String): LocationConnection!
@@ -24,6 +27,11 @@ type Query {
 
 type Mutation {
   inventorySetQuantities(input: InventorySetQuantitiesInput!): InventorySetQuantitiesPayload
+  productVariantsBulkUpdate(
+    productId: ID!
+    variants: [ProductVariantsBulkInput!]!
+    allowPartialUpdates: Boolean = false
+  ): ProductVariantsBulkUpdatePayload
 }
 
 type Shop { name: String! myshopifyDomain: String! currencyCode: String! }
@@ -39,7 +47,18 @@ type Location { id: ID! name: String! isActive: Boolean! }
 type LocationEdge { cursor: String! node: Location! }
 type LocationConnection { nodes: [Location!]! edges: [LocationEdge!]! pageInfo: PageInfo! }
 
-type ProductVariant { id: ID! sku: String title: String! inventoryItem: InventoryItem! }
+type Product { id: ID! title: String! }
+
+type ProductVariant {
+  id: ID!
+  sku: String
+  title: String!
+  price: Money!
+  compareAtPrice: Money
+  taxable: Boolean!
+  product: Product!
+  inventoryItem: InventoryItem!
+}
 type ProductVariantEdge { cursor: String! node: ProductVariant! }
 type ProductVariantConnection {
   nodes: [ProductVariant!]!
@@ -105,6 +124,34 @@ enum InventorySetQuantitiesUserErrorCode {
   INVALID_QUANTITY_TOO_LOW
   INVALID_REASON
   INVALID_REFERENCE_DOCUMENT
+}
+
+input ProductVariantsBulkInput {
+  id: ID
+  price: Money
+  compareAtPrice: Money
+  taxable: Boolean
+}
+
+type ProductVariantsBulkUpdatePayload {
+  product: Product
+  productVariants: [ProductVariant!]
+  userErrors: [ProductVariantsBulkUpdateUserError!]!
+}
+
+type ProductVariantsBulkUpdateUserError {
+  code: ProductVariantsBulkUpdateUserErrorCode
+  field: [String!]
+  message: String!
+}
+
+enum ProductVariantsBulkUpdateUserErrorCode {
+  BLANK
+  GREATER_THAN_OR_EQUAL_TO
+  INVALID_INPUT
+  PRODUCT_DOES_NOT_EXIST
+  PRODUCT_VARIANT_DOES_NOT_EXIST
+  PRODUCT_VARIANT_ID_MISSING
 }
 
 type InventoryAdjustmentGroup {

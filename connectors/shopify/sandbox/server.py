@@ -19,9 +19,10 @@ DEFAULT_TOKEN = "shpat_sandbox_token"  # noqa: S105 - a public, local-only demo 
 
 
 def demo_seed(skus: int = 12) -> dict[str, Any]:
-    """A small shop: two locations and ``skus`` variants, enough to watch stock move."""
+    """A small shop: two locations and ``skus`` priced variants, two per product, enough to
+    watch stock and prices move."""
     return {
-        "shop": {"name": "Brique demo shop (sandbox)"},
+        "shop": {"name": "Brique demo shop (sandbox)", "currency": "EUR"},
         "locations": [
             {"id": "gid://shopify/Location/1001", "name": "Web warehouse"},
             {"id": "gid://shopify/Location/1002", "name": "Flagship store"},
@@ -30,7 +31,11 @@ def demo_seed(skus: int = 12) -> dict[str, Any]:
             {
                 "sku": f"SKU-{n:05d}",
                 "inventory_item": f"gid://shopify/InventoryItem/{40000 + n}",
+                "id": f"gid://shopify/ProductVariant/{60000 + n}",
+                "product": f"gid://shopify/Product/{70000 + (n + 1) // 2}",
+                "product_title": f"Demo product {(n + 1) // 2}",
                 "title": f"Demo item {n}",
+                "price": f"{9 + n % 40}.90",
             }
             for n in range(1, skus + 1)
         ],
@@ -39,7 +44,10 @@ def demo_seed(skus: int = 12) -> dict[str, Any]:
 
 
 def load_seed(path: str | Path | None) -> dict[str, Any]:
-    """A seed from a JSON file, or the demo seed when no path is given."""
+    """A seed from a JSON file, or the demo seed when no path is given.
+
+    A variant may carry ``id``, ``product`` (GID), ``product_title``, ``price`` and
+    ``compare_at_price``; one without a product gets its own, one without a price "0.00"."""
     if path is None:
         return demo_seed()
     return json.loads(Path(path).read_text(encoding="utf-8"))

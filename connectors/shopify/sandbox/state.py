@@ -1,7 +1,10 @@
-"""The shop behind the sandbox: locations, variants, levels, idempotency keys and history.
+"""The shop behind the sandbox: locations, products, variants with prices, levels, history.
 
 ``SandboxState.set_quantities`` holds the ``inventorySetQuantities`` semantics the connector
 must survive: compare-and-swap, userErrors with codes and field paths, all-or-nothing.
+``SandboxState.update_variants`` holds ``productVariantsBulkUpdate``'s: one product per call,
+userErrors naming ``["variants", "<index>", field]``, all-or-nothing unless
+``allowPartialUpdates``.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo
@@ -43,6 +47,24 @@ VALID_REASONS = frozenset(
     }
 )
 URI_PATTERN = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://\S+$")
+DEFAULT_PRICE = "0.00"
+DEFAULT_CURRENCY = "EUR"
+CENT = Decimal("0.01")
+
+
+def money_text(value: Any) -> str:
+    """A Money value as Shopify shows it ("19.9" -> "19.90"); ValueError if not a number.
+
+    The sandbox keeps two decimals whatever the currency (a simplification)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise ValueError(f"{value!r} is not a decimal amount")
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a decimal amount") from None
+    if not amount.is_finite():
+        raise ValueError(f"{value!r} is not a decimal amount")
+    return str(amount.quantize(CENT, rounding=ROUND_HALF_UP))
 
 
 def _now() -> str:
@@ -68,6 +90,11 @@ class SandboxState:
         self.bucket = LeakyBucket(max_available, restore_rate, clock)
         shop = seed.get("shop") or {}
         self.shop_name = shop.get("name", "Brique sandbox") if isinstance(shop, Mapping) else shop
+        self.currency = (
+            shop.get("currency") or DEFAULT_CURRENCY
+            if isinstance(shop, Mapping)
+            else DEFAULT_CURRENCY
+        )
         self.locations: dict[str, str] = {}
         for n, location in enumerate(seed.get("locations") or (), start=1):
             if isinstance(location, str):
@@ -78,17 +105,28 @@ class SandboxState:
         raw_variants = seed.get("variants") or ()
         if isinstance(raw_variants, Mapping):
             raw_variants = [{"sku": k, "inventory_item": v} for k, v in raw_variants.items()]
+        self.products: dict[str, str] = {}
+        """Product GID -> title. A variant seeded without a product is alone in its own."""
         for n, variant in enumerate(raw_variants, start=1):
+            title = variant.get("title") or str(variant.get("sku") or f"Variant {n}")
+            product = variant.get("product") or f"gid://shopify/Product/{n}"
+            self.products.setdefault(product, variant.get("product_title") or title)
+            compare_at = variant.get("compare_at_price", variant.get("compareAtPrice"))
             self.variants.append(
                 {
                     "id": variant.get("id") or f"gid://shopify/ProductVariant/{n}",
                     "sku": variant.get("sku"),
-                    "title": variant.get("title") or str(variant.get("sku") or f"Variant {n}"),
+                    "title": title,
                     "inventory_item": variant.get("inventory_item")
                     or f"gid://shopify/InventoryItem/{n}",
+                    "product": product,
+                    "price": money_text(variant.get("price", DEFAULT_PRICE)),
+                    "compare_at": None if compare_at is None else money_text(compare_at),
+                    "taxable": bool(variant.get("taxable", True)),
                 }
             )
         self.items = {v["inventory_item"]: v for v in self.variants}
+        self.variant_ids = {v["id"]: v for v in self.variants}
         self.levels: dict[tuple[str, str], dict[str, int]] = {
             (item, location): {"available": 0, "on_hand": 0}
             for item in self.items
@@ -98,6 +136,8 @@ class SandboxState:
             self.set_level(level["sku"], level["location"], int(level["available"]))
         self.idempotency: dict[str, tuple[str, dict[str, Any]]] = {}
         self.history: deque[dict[str, Any]] = deque(maxlen=500)
+        """``inventorySetQuantities`` calls; price updates have their own ``price_history``."""
+        self.price_history: deque[dict[str, Any]] = deque(maxlen=500)
         self.stats = {
             "requests": 0,
             "unauthorized": 0,
@@ -106,6 +146,8 @@ class SandboxState:
             "mutations": 0,
             "writes_applied": 0,
             "idempotent_replays": 0,
+            "price_mutations": 0,
+            "prices_applied": 0,
         }
         self._groups = 0
 
@@ -140,12 +182,34 @@ class SandboxState:
                 )
             ]
 
+    def variant_for(self, sku: str) -> dict[str, Any]:
+        for variant in self.variants:
+            if variant["sku"] == sku:
+                return variant
+        raise KeyError(f"no variant with SKU {sku!r}")
+
+    def price_rows(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [
+                {
+                    "sku": v["sku"],
+                    "variant": v["id"],
+                    "product": v["product"],
+                    "product_title": self.products[v["product"]],
+                    "price": v["price"],
+                    "compare_at_price": v["compare_at"],
+                    "currency": self.currency,
+                }
+                for v in sorted(self.variants, key=lambda v: str(v["sku"]))
+            ]
+
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
             return {
                 **self.stats,
                 "throttle_status": self.bucket.status(),
                 "history": list(self.history),
+                "price_history": list(self.price_history),
             }
 
     # GraphQL objects --------------------------------------------------------------------
@@ -158,8 +222,15 @@ class SandboxState:
             "id": variant["id"],
             "sku": variant["sku"],
             "title": variant["title"],
+            "price": variant["price"],
+            "compareAtPrice": variant["compare_at"],
+            "taxable": variant["taxable"],
+            "product": lambda _info: self.product_obj(variant["product"]),
             "inventoryItem": lambda _info: self.item_obj(variant["inventory_item"]),
         }
+
+    def product_obj(self, gid: str) -> dict[str, Any]:
+        return {"id": gid, "title": self.products[gid]}
 
     def item_obj(self, gid: str) -> dict[str, Any]:
         variant = self.items[gid]
@@ -305,3 +376,82 @@ class SandboxState:
             "changes": applied,
         }
         return {"inventoryAdjustmentGroup": group, "userErrors": []}
+
+    def update_variants(
+        self, product: str, inputs: list[Mapping[str, Any]], *, partial: bool = False
+    ) -> dict[str, Any]:
+        """``productVariantsBulkUpdate``: validate every variant, then apply all or nothing
+        (or, with ``partial``, the valid ones). A Money that is not a number is a GraphQL
+        error, as Shopify's input coercion makes it; a negative one is a userError."""
+        errors: list[dict[str, Any]] = []
+
+        def refuse(code: str, path: list[str], message: str) -> None:
+            errors.append({"code": code, "field": path, "message": message})
+
+        if product not in self.products:
+            refuse("PRODUCT_DOES_NOT_EXIST", ["productId"], "Product does not exist")
+            return {"product": None, "productVariants": None, "userErrors": errors}
+        changes: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        for n, data in enumerate(inputs):
+            path = ["variants", str(n)]
+            ident = data.get("id")
+            if not ident:
+                refuse("PRODUCT_VARIANT_ID_MISSING", [*path, "id"], "Product variant is missing ID")
+                continue
+            variant = self.variant_ids.get(ident)
+            # A variant of another product: Shopify's exact code here is the sandbox's guess.
+            if variant is None or variant["product"] != product:
+                refuse(
+                    "PRODUCT_VARIANT_DOES_NOT_EXIST",
+                    [*path, "id"],
+                    "Product variant does not exist",
+                )
+                continue
+            update: dict[str, Any] = {}
+            valid = True
+            for name, key in (("price", "price"), ("compareAtPrice", "compare_at")):
+                if name not in data:
+                    continue
+                value = data[name]
+                if value is None:
+                    if name == "price":
+                        refuse("BLANK", [*path, name], "Price can't be blank")
+                        valid = False
+                    else:
+                        update[key] = None  # null clears the compare-at price
+                    continue
+                try:
+                    text = money_text(value)
+                except ValueError as exc:
+                    raise GraphQLError(
+                        f"Variable $variants of type [ProductVariantsBulkInput!]! was provided "
+                        f"invalid value for {n}.{name} ({exc})",
+                        extensions={"code": "INVALID_VARIABLE"},
+                    ) from None
+                if Decimal(text) < 0:
+                    refuse(
+                        "GREATER_THAN_OR_EQUAL_TO",
+                        [*path, name],
+                        f"{name} must be greater than or equal to 0",
+                    )
+                    valid = False
+                    continue
+                update[key] = text
+            if data.get("taxable") is not None:
+                update["taxable"] = bool(data["taxable"])
+            if valid:
+                changes.append((variant, update))
+        if errors and not partial:
+            return {
+                "product": self.product_obj(product),
+                "productVariants": [],
+                "userErrors": errors,
+            }
+        for variant, update in changes:
+            variant.update(update)
+        self.stats["prices_applied"] += len(changes)
+        return {
+            "product": self.product_obj(product),
+            "productVariants": [self.variant_obj(variant) for variant, _ in changes],
+            "userErrors": errors,
+        }
