@@ -350,14 +350,23 @@ def test_broken_settings_exit_2_with_positions(runner: CliRunner, tmp_path: Path
     assert f"{config}:4:5: unknown key 'conector' (did you mean 'connector'?)" in lines
 
 
-def test_status_with_a_broken_mapping_exits_2_not_a_traceback(
+def test_status_with_a_broken_mapping_still_reports_and_names_the_problem(
     runner: CliRunner, install: Install
 ) -> None:
     install.run(runner, "db", "upgrade")
+    drop_unmapped_ticket(install)  # the workers applied the good mapping to these
+    rt = install.runtime()
+    good = rt.mapping.plan.version
+    rt.close()
     install.mapping.write_text("locatoins: []\n")
     result = runner.invoke(app, ["status"])
-    assert result.exit_code == 2
+    assert result.exit_code == 0, result.output
     assert f"{install.mapping}:1:1: unknown key 'locatoins'" in result.stderr
+    assert f"workers keep the last good version ({good})" in " ".join(result.stderr.split())
+    assert "tills" in result.stdout  # the counts are still there
+    report = json.loads(runner.invoke(app, ["status", "--json"]).stdout)
+    assert report["_mapping"]["status"] == "error"
+    assert report["_mapping"]["last_applied"] == good
 
 
 def drop_unmapped_ticket(install: Install) -> None:
@@ -380,6 +389,8 @@ def test_status_counts_per_connection(runner: CliRunner, install: Install) -> No
     result = install.run(runner, "status", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
+    mapping = report.pop("_mapping")
+    assert mapping["status"] == "ok" and mapping["last_applied"] == mapping["version"]
     assert set(report) == {"tills", "webshop"}
     tills, webshop = report["tills"], report["webshop"]
     assert tills["connector"] == "poslog" and webshop["connector"] == "shopify"

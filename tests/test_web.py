@@ -448,7 +448,9 @@ def test_health_reports_database_broker_mapping_and_connections(world: World) ->
     assert report["broker"] == {"status": "ok"}
     assert world.broker["calls"] == 1
     assert report["mapping"] == {
+        "path": str(world.rt.settings.mapping),
         "version": world.rt.mapping.plan.version,
+        "loaded_at": report["mapping"]["loaded_at"],
         "status": "ok",
         "error": None,
     }

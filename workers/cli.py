@@ -66,13 +66,15 @@ def _settings(config: Path | None) -> Settings:
         raise typer.Exit(2) from None
 
 
-def _runtime(config: Path | None, dispatcher: Any = None):
+def _runtime(config: Path | None, dispatcher: Any = None, *, strict_mapping: bool = True):
     from bridge.store import db
     from bridge.sync.runtime import Runtime
 
     settings = _settings(config)
     try:
-        rt = Runtime(settings, dispatcher(settings) if dispatcher else None)
+        rt = Runtime(
+            settings, dispatcher(settings) if dispatcher else None, strict_mapping=strict_mapping
+        )
         db.require_migrated(rt.engine)
         return rt
     except ConfigError as exc:  # e.g. the mapping file is broken, or migrations are pending
@@ -312,19 +314,29 @@ def inspect(
 def status(
     config: ConfigOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False
 ) -> None:
-    """Inbox, outbox and dead-letter counts per connection."""
-    from bridge.sync.status import connection_status
+    """Inbox, outbox and dead-letter counts per connection, and the mapping in force."""
+    from bridge.sync.status import connection_status, mapping_status
 
-    rt = _runtime(config)
+    rt = _runtime(config, strict_mapping=False)
     report = connection_status(rt)
-    if rt.mapping.error:
-        report["_mapping"] = {"error": rt.mapping.error}
+    mapping = mapping_status(rt)
     if as_json:
-        print(json.dumps(report, indent=2, default=str))
+        print(json.dumps({**report, "_mapping": mapping}, indent=2, default=str))
         return
+    if mapping["error"]:
+        _error(
+            f"mapping {mapping['path']} is invalid; workers keep the last good version "
+            f"({mapping['last_applied'] or 'none applied yet'}) until it is fixed:\n"
+            f"{mapping['error']}"
+        )
+    else:
+        applied = mapping["last_applied"]
+        note = "" if applied in (None, mapping["version"]) else f", last applied {applied}"
+        out.print(f"mapping {mapping['path']}: version {mapping['version']}{note}")
     table = Table(
-        "connection", "connector", "state", "inbox", "outbox", "dead letters", "stale stock"
-    )
+        "connection", "connector", "state", "inbox", "outbox", "dead letters", "stale stock",
+        "stale prices",
+    )  # fmt: skip
     for name, row in report.items():
         if name.startswith("_"):
             continue
@@ -332,6 +344,7 @@ def status(
         table.add_row(
             name, row.get("connector", "?"), row.get("state", "ok"), fmt(row["inbox"]),
             fmt(row["outbox"]), str(row.get("dead_letters", 0)), str(row.get("stale_stock", 0)),
+            str(row.get("stale_prices", 0)),
         )  # fmt: skip
     out.print(table)
     for name, row in report.items():

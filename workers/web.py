@@ -82,11 +82,7 @@ def create_app(rt: Runtime, broker_check: Any = None) -> FastAPI:
                 report["broker"] = {"status": "down", "error": type(exc).__name__}
                 report["status"] = "degraded"
         rt.mapping.reload_if_changed()
-        report["mapping"] = {
-            "version": rt.mapping.plan.version,
-            "status": "error" if rt.mapping.error else "ok",
-            "error": rt.mapping.error,
-        }
+        report["mapping"] = rt.mapping.state()
         if rt.mapping.error:
             report["status"] = "degraded"  # running on the last good mapping
         try:

@@ -73,6 +73,8 @@ class BindContext:
     """Folder of the mapping file: CSV paths are relative to it."""
     region: str | None = None
     """Default phone region (ISO 3166 alpha-2), used when ``phone`` is given none."""
+    files: list[Path] = field(default_factory=list)
+    """Files read while binding (CSV crosswalks): a change to one reloads the mapping."""
 
 
 class _NoDefault:
@@ -130,7 +132,7 @@ class MappingFunction:
         return next((p for p in self.params if p.required), self.params[0])
 
 
-class _ArgError(Exception):
+class ArgError(Exception):
     """A binder's complaint about one parameter; ``bind`` turns it into a LocatedError."""
 
     def __init__(self, param: str | None, message: str, sub: tuple[Any, ...] = ()) -> None:
@@ -250,7 +252,7 @@ def _key(value: Any, fn: str) -> str:
 def _plain(value: Any, sub: tuple[Any, ...] = ()) -> Any:
     """A YAML value as plain Python (dict, list, str, int, bool...); floats refused.
 
-    Raises ``_ArgError`` with ``param=None`` and ``sub`` pointing at the float.
+    Raises ``ArgError`` with ``param=None`` and ``sub`` pointing at the float.
     """
     if value is None or isinstance(value, bool):
         return value
@@ -260,7 +262,7 @@ def _plain(value: Any, sub: tuple[Any, ...] = ()) -> Any:
         return str(value)
     if isinstance(value, float):
         where = f" at {_where(sub)}" if sub else ""
-        raise _ArgError(
+        raise ArgError(
             None,
             f'must not be a float (got float {value!r}{where}); quote it like "{value!r}" '
             "so no precision is lost",
@@ -384,7 +386,7 @@ def _parse_args(fn: MappingFunction, raw: Any) -> tuple[Args, dict[str, tuple[An
         if param.name in given:
             try:
                 args[param.name] = _coerce(param, given[param.name])
-            except _ArgError as exc:
+            except ArgError as exc:
                 raise LocatedError(
                     f"{fn.name}: {param.name} {exc}", paths[param.name] + exc.sub
                 ) from None
@@ -464,11 +466,11 @@ def _table(fn: str, param: str, raw: Mapping[Any, Any]) -> dict[str, Any]:
         try:
             text = _key(key, fn)
         except DataError:
-            raise _ArgError(
+            raise ArgError(
                 param, f'{fn}: key {key!r} must be text; quote it like "{key!r}"', (key,)
             ) from None
         if text in table:
-            raise _ArgError(param, f"{fn}: key {text!r} appears twice", (key,))
+            raise ArgError(param, f"{fn}: key {text!r} appears twice", (key,))
         table[text] = value
     return table
 
@@ -501,7 +503,7 @@ def _f_lookup(a: Args, ctx: BindContext) -> Step:
     """Translate the value through a named table of the mapping; keys compare as text."""
     name = a["table"]
     if name not in ctx.tables:
-        raise _ArgError("table", "lookup: " + _unknown("table", name, list(ctx.tables)))
+        raise ArgError("table", "lookup: " + _unknown("table", name, list(ctx.tables)))
     return _table_step("lookup", _table("lookup", "table", ctx.tables[name]), f"table {name!r}", a)
 
 
@@ -528,45 +530,59 @@ def _f_crosswalk(a: Args, ctx: BindContext) -> Step:
 
     Keys and results stay text, so the leading zeros of EANs survive.
     """
-    table = _read_crosswalk(ctx.base_dir, a["file"], a["key"], a["value"], a["delimiter"])
+    table = read_csv_table(
+        ctx.base_dir, a["file"], a["key"], a["value"], a["delimiter"], files=ctx.files
+    )
     return _table_step("crosswalk", table, a["file"], a)
 
 
-def _read_crosswalk(base: Path, name: str, key: str, value: str, delimiter: str) -> dict[str, str]:
-    """Two columns of a CSV file as a dict; every problem names the file and line."""
+def read_csv_table(
+    base: Path,
+    name: str,
+    key: str,
+    value: str,
+    delimiter: str = ",",
+    what: str = "crosswalk",
+    files: list[Path] | None = None,
+) -> dict[str, str]:
+    """Two columns of a CSV file as a dict; every problem names the file and line.
+
+    Problems raise ``ArgError`` naming the parameter at fault (file, key, value, delimiter)
+    and prefixed with ``what`` (the function or the mapping section reading the file).
+    """
     if len(delimiter) != 1:
-        raise _ArgError(
-            "delimiter", f"crosswalk: delimiter must be one character (got {delimiter!r})"
-        )
+        raise ArgError("delimiter", f"{what}: delimiter must be one character (got {delimiter!r})")
     try:
         raw = (base / name).read_bytes()
+        if files is not None:
+            files.append((base / name).resolve())
     except OSError as exc:
-        raise _ArgError("file", f"crosswalk: cannot read {name}: {exc.strerror}") from None
+        raise ArgError("file", f"{what}: cannot read {name}: {exc.strerror}") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise _ArgError(
-            "file", f"crosswalk: {name}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x})"
+        raise ArgError(
+            "file", f"{what}: {name}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x})"
         ) from None
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = next(reader, None)
         if header is None:
-            raise _ArgError("file", f"crosswalk: {name} is empty (expected a header line)")
+            raise ArgError("file", f"{what}: {name} is empty (expected a header line)")
         columns = [c.strip() for c in header]
         index = {}
         for param, column in (("key", key), ("value", value)):
             if column not in columns:
                 close = _did_you_mean(column, columns)
                 hint = f"did you mean {close!r}? " if close else ""
-                raise _ArgError(
+                raise ArgError(
                     param,
-                    f"crosswalk: {name} has no column {column!r} "
+                    f"{what}: {name} has no column {column!r} "
                     f"({hint}columns: {', '.join(columns)})",
                 )
             if columns.count(column) > 1:
-                raise _ArgError(param, f"crosswalk: {name}:1: column {column!r} appears twice")
+                raise ArgError(param, f"{what}: {name}:1: column {column!r} appears twice")
             index[param] = columns.index(column)
         ki, vi = index["key"], index["value"]
         width = max(ki, vi) + 1
@@ -577,23 +593,22 @@ def _read_crosswalk(base: Path, name: str, key: str, value: str, delimiter: str)
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) < width:
-                raise _ArgError(
+                raise ArgError(
                     "file",
-                    f"crosswalk: {name}:{line}: {len(row)} columns, expected at least {width}",
+                    f"{what}: {name}:{line}: {len(row)} columns, expected at least {width}",
                 )
             k = row[ki].strip()
             if not k:
-                raise _ArgError("file", f"crosswalk: {name}:{line}: empty key in column {key!r}")
+                raise ArgError("file", f"{what}: {name}:{line}: empty key in column {key!r}")
             if k in first_line:
-                raise _ArgError(
+                raise ArgError(
                     "file",
-                    f"crosswalk: {name}:{line}: duplicate key {k!r} "
-                    f"(first on line {first_line[k]})",
+                    f"{what}: {name}:{line}: duplicate key {k!r} (first on line {first_line[k]})",
                 )
             table[k] = row[vi].strip()
             first_line[k] = line
     except csv.Error as exc:
-        raise _ArgError("file", f"crosswalk: {name}:{reader.line_num}: {exc}") from None
+        raise ArgError("file", f"{what}: {name}:{reader.line_num}: {exc}") from None
     return table
 
 
@@ -671,7 +686,7 @@ def _f_boolean(a: Args, ctx: BindContext) -> Step:
 def _places(a: Args, fn: str) -> Decimal:
     places = a["places"]
     if not 0 <= places <= 20:
-        raise _ArgError("places", f"{fn}: places must be between 0 and 20 (got {places})")
+        raise ArgError("places", f"{fn}: places must be between 0 and 20 (got {places})")
     return _ONE.scaleb(-places)
 
 
@@ -687,9 +702,9 @@ def _f_round(a: Args, ctx: BindContext) -> Step:
     quantum = a["quantum"]
     if quantum is not None:
         if "places" in a.given:
-            raise _ArgError(None, "round: give places or quantum, not both")
+            raise ArgError(None, "round: give places or quantum, not both")
         if quantum <= 0:
-            raise _ArgError("quantum", f"round: quantum must be positive (got '{quantum}')")
+            raise ArgError("quantum", f"round: quantum must be positive (got '{quantum}')")
 
         def round_to_quantum(value: Any, record: Any) -> Any:
             if value is None:
@@ -735,7 +750,7 @@ def _f_price_ending(a: Args, ctx: BindContext) -> Step:
     """
     ending: Decimal = a["ending"]
     if not 0 <= ending < 1:
-        raise _ArgError(
+        raise ArgError(
             "ending",
             f'price_ending: ending must be a fractional part in [0, 1) like "0.99" '
             f"(got '{ending}')",
@@ -775,18 +790,18 @@ def _rate(a: Args, ctx: BindContext, fn: str) -> Decimal:
             try:
                 rate = _decimal_arg(ctx.tax_rates[rate])
             except ValueError as exc:
-                raise _ArgError("rate", f"{fn}: tax rate {rate!r} {exc}") from None
+                raise ArgError("rate", f"{fn}: tax rate {rate!r} {exc}") from None
         else:
             try:
                 rate = _decimal_arg(rate.removesuffix("%"))
             except ValueError:
                 names = list(ctx.tax_rates)
                 none = 'no named rates are declared; give a percent like "5.5"'
-                raise _ArgError(
+                raise ArgError(
                     "rate", f"{fn}: " + _unknown("tax rate", rate, names, none)
                 ) from None
     if not 0 <= rate <= 100:
-        raise _ArgError("rate", f"{fn}: rate must be a percent between 0 and 100 (got '{rate}')")
+        raise ArgError("rate", f"{fn}: rate must be a percent between 0 and 100 (got '{rate}')")
     return rate
 
 
@@ -895,7 +910,7 @@ def _f_unit(a: Args, ctx: BindContext) -> Step:
     try:
         convert = converter(a["from"], a["to"])
     except UnitError as exc:
-        raise _ArgError(exc.side, f"unit: {exc}") from None
+        raise ArgError(exc.side, f"unit: {exc}") from None
 
     def unit(value: Any, record: Any) -> Any:
         if value is None:
@@ -933,7 +948,7 @@ def _zone(a: Args, param: str, fn: str) -> zoneinfo.ZoneInfo | None:
             close = _did_you_mean(name, names)
             hint = f"did you mean {close!r}?" if close else "an IANA name like 'Europe/Paris'"
             message = f"unknown timezone {name!r} ({hint})"
-        raise _ArgError(param, f"{fn}: {message}") from None
+        raise ArgError(param, f"{fn}: {message}") from None
 
 
 def _datetime(value: Any, fn: str, fmt: str | None = None) -> dt.datetime:
@@ -1064,11 +1079,11 @@ def _f_concat(a: Args, ctx: BindContext) -> Step:
     is not used.
     """
     if not a["parts"]:
-        raise _ArgError("parts", "concat: parts must not be empty")
+        raise ArgError("parts", "concat: parts must not be empty")
     parts: list[Any] = []
     for index, part in enumerate(a["parts"]):
         if not isinstance(part, str):
-            raise _ArgError(
+            raise ArgError(
                 "parts",
                 f"concat: part {index + 1} must be a JMESPath expression (got {_got(part)})",
                 (index,),
@@ -1077,7 +1092,7 @@ def _f_concat(a: Args, ctx: BindContext) -> Step:
             compiled = jmespath.compile(part)
         except jmespath.exceptions.JMESPathError as exc:
             reason = str(exc).splitlines()[0].removesuffix(", for expression:")
-            raise _ArgError(
+            raise ArgError(
                 "parts",
                 f"concat: part {index + 1} is not a valid JMESPath expression: {part!r} ({reason})",
                 (index,),
@@ -1089,7 +1104,7 @@ def _f_concat(a: Args, ctx: BindContext) -> Step:
             try:
                 parts.append(_text(node["value"], "concat"))
             except DataError as exc:
-                raise _ArgError("parts", str(exc), (index,)) from None
+                raise ArgError("parts", str(exc), (index,)) from None
         else:
             parts.append(_getter(node, compiled))
     sep = a["sep"]
@@ -1152,7 +1167,7 @@ def _f_replace(a: Args, ctx: BindContext) -> Step:
     """Replace every occurrence of a text by another, e.g. a decimal comma by a point."""
     old, new = a["old"], a["new"]
     if not old:
-        raise _ArgError("old", "replace: old must not be empty")
+        raise ArgError("old", "replace: old must not be empty")
     return _text_step("replace", lambda text: text.replace(old, new))
 
 
@@ -1179,7 +1194,7 @@ def _f_split(a: Args, ctx: BindContext) -> Step:
     """Cut text at a separator into a list, or keep one part of it."""
     sep, index = a["sep"], a["index"]
     if not sep:
-        raise _ArgError("sep", "split: sep must not be empty")
+        raise ArgError("sep", "split: sep must not be empty")
     if index is None:
         return _text_step("split", lambda text: text.split(sep))
 
@@ -1249,7 +1264,7 @@ def _region(name: str, fn: str, param: str | None) -> str:
     close = _did_you_mean(code, sorted(phonenumbers.SUPPORTED_REGIONS))
     hint = f"did you mean {close!r}?" if close else "an ISO 3166 code like 'FR'"
     where = " (the mapping's default region)" if param is None else ""
-    raise _ArgError(param, f"{fn}: unknown phone region {name!r}{where} ({hint})")
+    raise ArgError(param, f"{fn}: unknown phone region {name!r}{where} ({hint})")
 
 
 @_builtin("phone", _opt("region", "string", None, "ISO 3166 country code for national numbers"))
@@ -1431,7 +1446,7 @@ def bind(name: str, args: Any, ctx: BindContext) -> Step:
     args_, paths = _parse_args(function, args)
     try:
         return function.binder(args_, ctx)
-    except _ArgError as exc:
+    except ArgError as exc:
         at = paths.get(exc.param, ()) if exc.param else ()
         raise LocatedError(str(exc), at + exc.sub) from None
 

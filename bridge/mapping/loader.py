@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
@@ -30,40 +31,74 @@ def load_plan(path: Path) -> MappingPlan:
 
 
 class MappingHolder:
-    """The plan a process uses now; a reload swaps it atomically or keeps the last good one."""
+    """The plan a process uses now; a reload swaps it atomically or keeps the last good one.
 
-    def __init__(self, path: Path | None) -> None:
+    The mapping file and every CSV table it reads are watched: editing a crosswalk reloads
+    the plan like editing the YAML does.
+    """
+
+    def __init__(self, path: Path | None, *, strict: bool = True) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._mtime: float | None = None
+        self._stamp: tuple[float | None, ...] | None = None
         self.error: str | None = None
-        self._plan = MappingPlan.compile(MappingSpec()) if path is None else load_plan(path)
+        self.loaded_at: datetime | None = None
+        self._plan = MappingPlan.compile(MappingSpec())
         if path is not None:
-            self._mtime = path.stat().st_mtime
+            try:
+                self._plan = load_plan(path)
+                self.loaded_at = datetime.now(UTC)
+            except ConfigError as exc:
+                if strict:
+                    raise
+                self.error = str(exc)  # e.g. `brique status` still reports counts
+            self._stamp = self._read_stamp()
 
     @property
     def plan(self) -> MappingPlan:
         return self._plan
 
+    def _read_stamp(self) -> tuple[float | None, ...]:
+        stamps: list[float | None] = []
+        for path in (self.path, *self._plan.inputs):
+            try:
+                stamps.append(path.stat().st_mtime_ns if path is not None else None)
+            except OSError:
+                stamps.append(None)
+        return tuple(stamps)
+
     def reload_if_changed(self) -> bool:
-        """Reload when the file changed; on error keep the last good plan and remember why."""
+        """Reload when a file changed; on error keep the last good plan and remember why."""
         if self.path is None:
             return False
-        try:
-            mtime = self.path.stat().st_mtime
-        except OSError as exc:
-            self.error = f"{self.path}: {exc.strerror}"
+        stamp = self._read_stamp()
+        if stamp == self._stamp:
             return False
-        if mtime == self._mtime:
+        if stamp[0] is None:
+            self.error = f"{self.path}: the mapping file is missing"
+            self._stamp = stamp
+            log.error("mapping_rejected", path=str(self.path), error=self.error)
             return False
         try:
             plan = load_plan(self.path)
         except ConfigError as exc:
             self.error = str(exc)
-            self._mtime = mtime
+            self._stamp = stamp
             log.error("mapping_rejected", path=str(self.path), error=self.error)
             return False
         with self._lock:
-            self._plan, self._mtime, self.error = plan, mtime, None
+            self._plan, self.error = plan, None
+            self.loaded_at = datetime.now(UTC)
+            self._stamp = self._read_stamp()
         log.info("mapping_reloaded", path=str(self.path), version=plan.version)
         return True
+
+    def state(self) -> dict[str, object]:
+        """What ``/health`` and ``brique status`` show."""
+        return {
+            "path": None if self.path is None else str(self.path),
+            "version": self._plan.version,
+            "loaded_at": None if self.loaded_at is None else self.loaded_at.isoformat(),
+            "status": "error" if self.error else "ok",
+            "error": self.error,
+        }

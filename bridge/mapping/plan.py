@@ -37,6 +37,8 @@ class MappingPlan:
     version: str
     """SHA-256 prefix of the mapping file: recorded on every ledger and outbox row."""
     source: str = "<empty>"
+    inputs: tuple[Path, ...] = ()
+    """CSV files the plan was compiled from, besides the mapping file itself."""
     spec: MappingSpec = field(default_factory=MappingSpec)
     _loc_in: dict[tuple[str, str], str] = field(default_factory=dict)
     _loc_out: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -137,10 +139,12 @@ class _Compiler:
         self.spec = spec
         self.base_dir = base_dir
         self.problems: list[CompileProblem] = []
+        self.files: list[Path] = []
+        """CSV files read: the plan is stale when one of them changes."""
 
     def _table(self, table: Any, at: Loc) -> dict[str, str]:
         try:
-            return load_table(table, self.base_dir)
+            return load_table(table, self.base_dir, ".".join(map(str, at)), self.files)
         except LocatedError as exc:
             self.problems.append(((*at, *exc.at), str(exc), exc.on_key))
             return {}
@@ -175,16 +179,20 @@ class _Compiler:
             tax_rates=dict(spec.taxes.rates),
             base_dir=self.base_dir,
             region=next((loc.region for loc in spec.locations if loc.region), None),
+            files=self.files,
         )
         stock = self._stock(buffers, category_of)
         prices = self._prices(context, category_of)
         mappers = self._mappers(context)
         if self.problems:
             raise MappingCompileError(sorted(self.problems, key=lambda p: tuple(map(str, p[0]))))
-        digest = hashlib.sha256(raw or spec.model_dump_json().encode()).hexdigest()[:16]
+        digest = hashlib.sha256(raw or spec.model_dump_json().encode())
+        for path in sorted(set(self.files)):
+            digest.update(path.read_bytes())  # a CSV table is part of the mapping's version
         return MappingPlan(
-            version=digest,
+            version=digest.hexdigest()[:16],
             source=source,
+            inputs=tuple(sorted(set(self.files))),
             spec=spec,
             _loc_in=loc_in,
             _loc_out=loc_out,

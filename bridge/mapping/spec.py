@@ -58,8 +58,6 @@ class ProductsSpec(Spec):
     """Connection -> {native item id or EAN -> SKU}; adds to the inline ``skus`` shorthand."""
     categories: TableSpec = Field(default_factory=TableSpec)
     """SKU -> category, for stock rules and tax rates by category."""
-    attributes: dict[str, dict[str, str]] = Field(default_factory=dict)
-    """Connection -> {native attribute name -> canonical attribute name}."""
 
 
 class StockRule(Spec):

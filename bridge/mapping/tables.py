@@ -1,65 +1,36 @@
 """Lookup tables from the mapping: inline pairs and CSV files, loaded once per plan.
 
 Keys and values stay strings, so an EAN's leading zeros survive. A CSV problem names the
-file and its line, like a YAML problem does.
+file and its line, like a YAML problem does; the reader is the ``crosswalk`` function's.
 """
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
-from bridge.mapping.spec import CsvSource, TableSpec
-from bridge.yamlio import LocatedError, did_you_mean
+from bridge.mapping import functions
+from bridge.mapping.spec import TableSpec
+from bridge.yamlio import LocatedError
 
 
-def read_csv_pairs(source: CsvSource, base_dir: Path) -> dict[str, str]:
-    """``key column -> value column`` of a CSV file; duplicate keys and gaps are errors."""
-    path = (base_dir / source.file).resolve()
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise LocatedError(f"cannot read {path}: {exc.strerror}", ("file",)) from exc
-    with handle:
-        reader = csv.DictReader(handle, delimiter=source.delimiter)
-        header = reader.fieldnames or []
-        for column in ("key", "value"):
-            name = getattr(source, column)
-            if name not in header:
-                raise LocatedError(
-                    f"{path.name} has no column {name!r}{did_you_mean(name, header)} "
-                    f"(columns: {', '.join(header) or 'none'})",
-                    (column,),
-                )
-        table: dict[str, str] = {}
-        first_line: dict[str, int] = {}
-        for row in reader:
-            line = reader.line_num
-            key = (row.get(source.key) or "").strip()
-            value = (row.get(source.value) or "").strip()
-            if not key and not value:
-                continue
-            if not key or not value:
-                missing = source.key if not key else source.value
-                raise LocatedError(f"{path}:{line}: empty {missing!r}", ("file",))
-            if key in table and table[key] != value:
-                raise LocatedError(
-                    f"{path}:{line}: duplicate key {key!r} (first on line {first_line[key]}, "
-                    f"{table[key]!r} then {value!r})",
-                    ("file",),
-                )
-            table[key] = value
-            first_line.setdefault(key, line)
-    return table
+def load_table(
+    spec: TableSpec, base_dir: Path, what: str, files: list[Path] | None = None
+) -> dict[str, str]:
+    """A table's pairs: the CSV file's, then the inline ones (which win).
 
-
-def load_table(spec: TableSpec, base_dir: Path) -> dict[str, str]:
-    """A table's pairs: the CSV file's, then the inline ones (which win)."""
+    ``what`` names the table in messages (``products.crosswalk.tills``); every CSV file
+    read is added to ``files`` so that editing it reloads the mapping.
+    """
     table: dict[str, str] = {}
     if spec.csv is not None:
+        source = spec.csv
         try:
-            table.update(read_csv_pairs(spec.csv, base_dir))
-        except LocatedError as exc:
-            raise LocatedError(str(exc), ("csv", *exc.at)) from exc
+            table.update(
+                functions.read_csv_table(
+                    base_dir, source.file, source.key, source.value, source.delimiter, what, files
+                )
+            )
+        except functions.ArgError as exc:
+            raise LocatedError(str(exc), ("csv", exc.param or "file")) from None
     table.update(spec.inline)
     return table

@@ -116,11 +116,19 @@ class DbBindings:
 class Runtime:
     """One per process. Connectors are built lazily and kept (they hold HTTP sessions)."""
 
-    def __init__(self, settings: Settings, dispatcher: Dispatcher | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        dispatcher: Dispatcher | None = None,
+        *,
+        strict_mapping: bool = True,
+    ) -> None:
+        """``strict_mapping=False`` starts even when the mapping file is broken (for status
+        reports); workers never do: they need a good mapping to start."""
         self.settings = settings
         self.engine = db.make_engine(settings.resolved_database_url())
         self.sessions = db.session_factory(self.engine)
-        self.mapping = MappingHolder(settings.mapping)
+        self.mapping = MappingHolder(settings.mapping, strict=strict_mapping)
         self.dispatcher: Dispatcher = dispatcher or NullDispatcher()
         self._connectors: dict[str, Connector] = {}
         self._lock = threading.Lock()

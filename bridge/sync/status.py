@@ -6,7 +6,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bridge.store.tables import ConnectionState, DeadLetter, InboxRow, OutboxRow, StockPublication
+from bridge.store.tables import (
+    ConnectionState,
+    DeadLetter,
+    InboxRow,
+    OutboxRow,
+    PricePublication,
+    StockPublication,
+)
 from bridge.sync.gaps import ticket_gaps
 from bridge.sync.runtime import Runtime
 
@@ -51,6 +58,12 @@ def connection_status(rt: Runtime) -> dict[str, dict[str, Any]]:
             .group_by(StockPublication.connection)
         ):
             out.setdefault(name, {"inbox": {}, "outbox": {}})["stale_stock"] = count
+        for name, count in s.execute(
+            select(PricePublication.connection, func.count())
+            .where(PricePublication.dirty.is_(True))
+            .group_by(PricePublication.connection)
+        ):
+            out.setdefault(name, {"inbox": {}, "outbox": {}})["stale_prices"] = count
         for gap in ticket_gaps(s):
             out.setdefault(gap.connection, {"inbox": {}, "outbox": {}}).setdefault(
                 "ticket_gaps", []
@@ -59,3 +72,25 @@ def connection_status(rt: Runtime) -> dict[str, dict[str, Any]]:
             if state.name in out:
                 out[state.name]["state"], out[state.name]["reason"] = state.status, state.reason
     return out
+
+
+def mapping_status(rt: Runtime) -> dict[str, Any]:
+    """The mapping file as it is now, and the versions the workers last applied.
+
+    Workers keep the last good mapping when the file breaks; the versions recorded on the
+    latest inbox and outbox rows show which one they are really running.
+    """
+    report: dict[str, Any] = dict(rt.mapping.state())
+    with rt.sessions() as s:
+        applied = []
+        for table, stamp in ((InboxRow, InboxRow.processed_at), (OutboxRow, OutboxRow.created_at)):
+            row = s.execute(
+                select(table.mapping_version, stamp)
+                .where(table.mapping_version.is_not(None), stamp.is_not(None))
+                .order_by(stamp.desc())
+                .limit(1)
+            ).first()
+            if row is not None:
+                applied.append((row[1], row[0]))
+    report["last_applied"] = max(applied)[1] if applied else None
+    return report
