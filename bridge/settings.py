@@ -105,6 +105,8 @@ class Settings(BaseModel):
     stale_seconds: float = 30.0
     stock_import: Path | None = None
     """A CSV (sku,location,quantity) counted into the ledger at start (demo)."""
+    price_import: Path | None = None
+    """A price list CSV (sku,price[,list][,currency]) loaded at start (demo)."""
     web: WebSettings = Field(default_factory=WebSettings)
     connections: dict[str, ConnectionSettings] = Field(default_factory=dict)
     sandboxes: list[SandboxSettings] = Field(default_factory=list)
@@ -243,6 +245,7 @@ def load_settings(path: Path | str | None = None) -> Settings:
         "data_dir": _resolve(base, settings.data_dir),
         "mapping": _resolve(base, settings.mapping),
         "stock_import": _resolve(base, settings.stock_import),
+        "price_import": _resolve(base, settings.price_import),
         "source": path.resolve(),
         "sandboxes": [
             s.model_copy(update={"seed": _resolve(base, s.seed)}) for s in settings.sandboxes

@@ -23,18 +23,25 @@ def levels(port: int) -> dict[tuple[str, str], int]:
     return {(r["sku"], r["location"].rsplit("/", 1)[-1]): r["available"] for r in rows}
 
 
+def prices(port: int) -> dict[str, str]:
+    rows = requests.get(f"http://127.0.0.1:{port}/sandbox/prices", timeout=5).json()
+    return {r["sku"]: r["price"] for r in rows}
+
+
 def test_brique_run_starts_everything_and_moves_stock(tmp_path: Path) -> None:
     shop_port, web_port = free_port(), free_port()
     incoming = tmp_path / "incoming"
     incoming.mkdir()
     shutil.copy(REPO / "config/demo/shopify-seed.json", tmp_path / "seed.json")
     shutil.copy(REPO / "config/demo/stock.csv", tmp_path / "stock.csv")
+    shutil.copy(REPO / "config/demo/prices.csv", tmp_path / "prices.csv")
     config = write_yaml(
         tmp_path / "brique.yaml",
         {
             "data_dir": "data",
             "mapping": str(REPO / "mappings/demo.yaml"),
             "stock_import": "stock.csv",
+            "price_import": "prices.csv",
             "coalesce_seconds": 0.2,
             "sweep_seconds": 2,
             "web": {"port": web_port},
@@ -76,6 +83,15 @@ def test_brique_run_starts_everything_and_moves_stock(tmp_path: Path) -> None:
             lambda: levels(shop_port).get(("TSHIRT-RED-M", "1001")) == 19,
             timeout=60,
             what="counted stock on the sandbox",
+        )
+
+        # The price lists reach the shop through the mapping: the web list (19.90) moved to
+        # the nearest .99 ending; a SKU absent from the web list falls back to default.
+        wait_until(
+            lambda: prices(shop_port).get("TSHIRT-RED-M") == "19.99"
+            and prices(shop_port).get("JEANS-BLUE-32") == "78.99",
+            timeout=60,
+            what="prices on the sandbox",
         )
 
         # A file dropped at the till's folder: beat polls, the worker applies, the shop moves.

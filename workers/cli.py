@@ -110,6 +110,18 @@ def run(config: ConfigOpt = None, concurrency: int = 2) -> None:
         count = import_counts(rt, settings.stock_import)
         rt.close()
         err.print(f"stock import: {count} new count movement(s) from {settings.stock_import}")
+    if settings.price_import:
+        from bridge.sync.price_import import import_prices
+
+        rt = _celery_dispatch_runtime(config)
+        try:
+            count, _shops = import_prices(rt, settings.price_import)
+        except BriqueError as exc:
+            _error(str(exc))
+            raise typer.Exit(1) from None
+        finally:
+            rt.close()
+        err.print(f"price import: {count} price(s) from {settings.price_import}")
     source = str(settings.source)
     base = [sys.executable, "-m", "workers.cli"]
     children: list[subprocess.Popen[bytes]] = []
@@ -478,20 +490,217 @@ def prices_import(file: Path, config: ConfigOpt = None) -> None:
     out.print(f"{count} price(s) read{pushed}")
 
 
+MappingOpt = Annotated[
+    Path | None,
+    typer.Option("--mapping", "-m", help="Mapping file (default: the settings' mapping)."),
+]
+InputsOpt = Annotated[
+    list[Path],
+    typer.Option(
+        "--input",
+        "-i",
+        help="A document the connection reads (POSLog...), a price list (.csv) or native "
+        "payloads (.json); repeatable.",
+    ),
+]
+PreviewConnectionOpt = Annotated[
+    str, typer.Option("--connection", help="Connection that reads the input.")
+]
+KindOpt = Annotated[
+    str, typer.Option("--kind", help="Record kind of .json payloads (sale, price...).")
+]
+
+
+def _print_plain(text: str) -> None:
+    """A line on stdout, verbatim (paths like ``webshop[0]`` are not rich markup)."""
+    out.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _mapping_plan(path: Path | None, exit_code: int) -> Any:
+    """The compiled plan of ``path`` (an empty mapping if None); on problems, prints each as
+    ``file:line:col: message`` and exits with ``exit_code``."""
+    from bridge.mapping.loader import load_plan
+    from bridge.mapping.plan import MappingPlan
+    from bridge.mapping.spec import MappingSpec
+
+    if path is None:
+        return MappingPlan.compile(MappingSpec())
+    try:
+        return load_plan(path)
+    except ConfigError as exc:
+        _error(str(exc))
+        raise typer.Exit(exit_code) from None
+
+
+def _previews(
+    plan: Any, settings: Settings, connection: str, inputs: list[Path], kind: str
+) -> list[Any]:
+    """Every input's preview records; an unknown connection or an unreadable input exits 2."""
+    from bridge.mapping.preview import build_connector, preview
+
+    records: list[Any] = []
+    try:
+        connector = build_connector(settings, connection)
+        for path in inputs:
+            records += preview(plan, settings, connection, path, kind=kind, connector=connector)
+    except ConfigError as exc:
+        _error(str(exc))
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        _error(f"{exc.filename or ''}: {exc.strerror or exc}")
+        raise typer.Exit(2) from None
+    finally:
+        if "connector" in locals():
+            connector.close()
+    return records
+
+
 @mapping_app.command("validate")
-def mapping_validate(files: list[Path]) -> None:
+def mapping_validate(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Mapping files (default: the mapping of the settings)."),
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
     """Check mapping files; prints file:line:col for every problem, exits 1 on any."""
     from bridge.mapping.loader import load_plan
 
+    if not files:
+        settings = _settings(config)
+        if settings.mapping is None:
+            _error(f"{settings.source}: no mapping is configured; give the mapping file(s)")
+            raise typer.Exit(2)
+        files = [settings.mapping]
     bad = 0
     for path in files:
         try:
             plan = load_plan(path)
-            out.print(f"{path}: ok (version {plan.version})")
+            out.print(f"{path}: ok (version {plan.version})", markup=False, highlight=False)
         except ConfigError as exc:
             bad += 1
             _error(str(exc))
     if bad:
+        raise typer.Exit(1)
+
+
+@mapping_app.command("schema")
+def mapping_schema(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")
+    ] = None,
+) -> None:
+    """Print the JSON Schema of mapping files, for editors (yaml-language-server, VS Code).
+
+    Then, at the top of a mapping: # yaml-language-server: $schema=<path to the schema>
+    """
+    from bridge.mapping.schema import mapping_json_schema
+
+    text = json.dumps(mapping_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.write_text(text, encoding="utf-8")
+    err.print(f"wrote {output}", markup=False, highlight=False)
+
+
+@mapping_app.command("preview")
+def mapping_preview(
+    connection: PreviewConnectionOpt,
+    inputs: InputsOpt,
+    mapping: MappingOpt = None,
+    config: ConfigOpt = None,
+    kind: KindOpt = "sale",
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per record.")] = False,
+) -> None:
+    """Show what the mapping makes of each input record and what would be sent to each shop.
+
+    Writes nothing (no database, no network). Exits 1 if a record has an error (it would be
+    dead-lettered), 2 if the settings, the mapping or an input cannot be read.
+    """
+    logs.configure("WARNING")  # stdout carries the preview only
+    settings = _settings(config)
+    plan = _mapping_plan(mapping or settings.mapping, 2)
+    records = _previews(plan, settings, connection, inputs, kind)
+    if as_json:
+        for record in records:
+            print(json.dumps(record.as_json(), ensure_ascii=False))
+    else:
+        _show_previews(records)
+    if any(r.error for r in records):
+        raise typer.Exit(1)
+
+
+def _show_previews(records: list[Any]) -> None:
+    from rich.json import JSON
+    from rich.text import Text
+
+    def cell(value: Any) -> Any:
+        if value is None:
+            return Text("-", style="dim")
+        return JSON.from_data(value, indent=1, ensure_ascii=False)
+
+    for record in records:
+        table = Table(
+            Text("native"),
+            Text("canonical"),
+            Text("outbound (what each shop would be sent)"),
+            title=Text(f"{record.key}  ({record.source})"),
+            title_justify="left",
+            expand=True,
+        )
+        table.add_row(cell(record.native), cell(record.canonical), cell(record.outbound or None))
+        out.print(table)
+        if record.error:
+            _error(f"{record.key}: {record.error}")
+        for note in record.notes:
+            out.print(Text(f"note: {note}", style="dim"))
+    failed = sum(1 for r in records if r.error)
+    _print_plain(f"{len(records)} record(s), {failed} with an error")
+
+
+@mapping_app.command("diff")
+def mapping_diff(
+    old: Annotated[Path, typer.Argument(help="The mapping in use.")],
+    new: Annotated[Path, typer.Argument(help="The changed mapping.")],
+    connection: PreviewConnectionOpt,
+    inputs: InputsOpt,
+    config: ConfigOpt = None,
+    kind: KindOpt = "sale",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per changed record.")
+    ] = False,
+    exit_code: Annotated[
+        bool, typer.Option("--exit-code", help="Exit 1 when any record changes (for CI).")
+    ] = False,
+) -> None:
+    """Preview the inputs with OLD and NEW and show what the change would change.
+
+    Lists, per record, each path whose value differs in the canonical record, what is sent
+    or the error. Exits 2 if OLD or NEW is invalid (with file:line:col for each problem).
+    """
+    from bridge.mapping.preview import diff
+
+    logs.configure("WARNING")
+    settings = _settings(config)
+    plans = [_mapping_plan(old, 2), _mapping_plan(new, 2)]  # both checked before exiting
+    before = _previews(plans[0], settings, connection, inputs, kind)
+    after = _previews(plans[1], settings, connection, inputs, kind)
+    results = diff(before, after)
+    changed = [r for r in results if r.changes]
+    for result in changed:
+        if as_json:
+            print(json.dumps(result.as_json(), ensure_ascii=False))
+            continue
+        _print_plain(f"{result.key} ({result.source})")
+        for change in result.changes:
+            _print_plain(f"  {change}")
+    summary = f"{len(changed)} of {len(results)} records change{'s' if len(changed) == 1 else ''}"
+    if as_json:
+        err.print(summary, markup=False, highlight=False)
+    else:
+        _print_plain(summary)
+    if exit_code and changed:
         raise typer.Exit(1)
 
 
