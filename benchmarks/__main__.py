@@ -5,7 +5,7 @@ earlier on the same hardware (bare lxml for parsing, Redis for task throughput, 
 ticket for latency). Nothing here passes or fails: it prints tables and writes
 ``var/bench/report.json``; judging the numbers is for people and later scripts.
 
-    python -m benchmarks [--quick] [--only parse|broker|latency ...]
+    python -m benchmarks [--quick] [--only parse|broker|latency|mapping ...]
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import broker, latency, poslog_parse
+from benchmarks import broker, latency, mapping, poslog_parse
 from benchmarks.report import LOGS, emit, machine, note, save
 
 BENCHES: dict[str, Callable[[bool], dict[str, Any]]] = {
     "parse": poslog_parse.run,
     "broker": broker.run,
     "latency": latency.run,
+    "mapping": mapping.run,
 }
 
 

@@ -88,8 +88,10 @@ def test_brique_run_starts_everything_and_moves_stock(tmp_path: Path) -> None:
         # The price lists reach the shop through the mapping: the web list (19.90) moved to
         # the nearest .99 ending; a SKU absent from the web list falls back to default.
         wait_until(
-            lambda: prices(shop_port).get("TSHIRT-RED-M") == "19.99"
-            and prices(shop_port).get("JEANS-BLUE-32") == "78.99",
+            lambda: (
+                prices(shop_port).get("TSHIRT-RED-M") == "19.99"
+                and prices(shop_port).get("JEANS-BLUE-32") == "78.99"
+            ),
             timeout=60,
             what="prices on the sandbox",
         )

@@ -495,13 +495,17 @@ MappingOpt = Annotated[
     typer.Option("--mapping", "-m", help="Mapping file (default: the settings' mapping)."),
 ]
 InputsOpt = Annotated[
-    list[Path],
+    list[Path] | None,
     typer.Option(
         "--input",
         "-i",
         help="A document the connection reads (POSLog...), a price list (.csv) or native "
         "payloads (.json); repeatable.",
     ),
+]
+MoreInputs = Annotated[
+    list[Path] | None,
+    typer.Argument(help="More inputs, so that --input samples/*.xml takes every file."),
 ]
 PreviewConnectionOpt = Annotated[
     str, typer.Option("--connection", help="Connection that reads the input.")
@@ -532,15 +536,27 @@ def _mapping_plan(path: Path | None, exit_code: int) -> Any:
         raise typer.Exit(exit_code) from None
 
 
+def _inputs(inputs: list[Path] | None, more: list[Path] | None) -> list[Path]:
+    found = [*(inputs or ()), *(more or ())]
+    if not found:
+        _error("give at least one input: --input FILE")
+        raise typer.Exit(2)
+    return found
+
+
 def _previews(
     plan: Any, settings: Settings, connection: str, inputs: list[Path], kind: str
 ) -> list[Any]:
     """Every input's preview records; an unknown connection or an unreadable input exits 2."""
     from bridge.mapping.preview import build_connector, preview
 
-    records: list[Any] = []
     try:
         connector = build_connector(settings, connection)
+    except ConfigError as exc:
+        _error(str(exc))
+        raise typer.Exit(2) from None
+    records: list[Any] = []
+    try:
         for path in inputs:
             records += preview(plan, settings, connection, path, kind=kind, connector=connector)
     except ConfigError as exc:
@@ -550,8 +566,7 @@ def _previews(
         _error(f"{exc.filename or ''}: {exc.strerror or exc}")
         raise typer.Exit(2) from None
     finally:
-        if "connector" in locals():
-            connector.close()
+        connector.close()
     return records
 
 
@@ -601,13 +616,14 @@ def mapping_schema(
         sys.stdout.write(text)
         return
     output.write_text(text, encoding="utf-8")
-    err.print(f"wrote {output}", markup=False, highlight=False)
+    err.print(f"wrote {output}", markup=False, highlight=False, soft_wrap=True)
 
 
 @mapping_app.command("preview")
 def mapping_preview(
     connection: PreviewConnectionOpt,
-    inputs: InputsOpt,
+    more: MoreInputs = None,
+    inputs: InputsOpt = None,
     mapping: MappingOpt = None,
     config: ConfigOpt = None,
     kind: KindOpt = "sale",
@@ -619,9 +635,10 @@ def mapping_preview(
     dead-lettered), 2 if the settings, the mapping or an input cannot be read.
     """
     logs.configure("WARNING")  # stdout carries the preview only
+    files = _inputs(inputs, more)
     settings = _settings(config)
     plan = _mapping_plan(mapping or settings.mapping, 2)
-    records = _previews(plan, settings, connection, inputs, kind)
+    records = _previews(plan, settings, connection, files, kind)
     if as_json:
         for record in records:
             print(json.dumps(record.as_json(), ensure_ascii=False))
@@ -638,13 +655,15 @@ def _show_previews(records: list[Any]) -> None:
     def cell(value: Any) -> Any:
         if value is None:
             return Text("-", style="dim")
-        return JSON.from_data(value, indent=1, ensure_ascii=False)
+        rendered = JSON.from_data(value, indent=1, ensure_ascii=False)
+        rendered.text.no_wrap, rendered.text.overflow = False, "fold"  # long ids stay whole
+        return rendered
 
     for record in records:
         table = Table(
-            Text("native"),
-            Text("canonical"),
-            Text("outbound (what each shop would be sent)"),
+            "native",
+            "canonical",
+            "outbound (per shop)",
             title=Text(f"{record.key}  ({record.source})"),
             title_justify="left",
             expand=True,
@@ -664,7 +683,8 @@ def mapping_diff(
     old: Annotated[Path, typer.Argument(help="The mapping in use.")],
     new: Annotated[Path, typer.Argument(help="The changed mapping.")],
     connection: PreviewConnectionOpt,
-    inputs: InputsOpt,
+    more: MoreInputs = None,
+    inputs: InputsOpt = None,
     config: ConfigOpt = None,
     kind: KindOpt = "sale",
     as_json: Annotated[
@@ -682,10 +702,18 @@ def mapping_diff(
     from bridge.mapping.preview import diff
 
     logs.configure("WARNING")
+    files = _inputs(inputs, more)
     settings = _settings(config)
-    plans = [_mapping_plan(old, 2), _mapping_plan(new, 2)]  # both checked before exiting
-    before = _previews(plans[0], settings, connection, inputs, kind)
-    after = _previews(plans[1], settings, connection, inputs, kind)
+    plans = []
+    for path in (old, new):  # both are checked, then a problem in either exits 2
+        try:
+            plans.append(_mapping_plan(path, 2))
+        except typer.Exit:
+            plans.append(None)
+    if None in plans:
+        raise typer.Exit(2)
+    before = _previews(plans[0], settings, connection, files, kind)
+    after = _previews(plans[1], settings, connection, files, kind)
     results = diff(before, after)
     changed = [r for r in results if r.changes]
     for result in changed:
@@ -697,7 +725,7 @@ def mapping_diff(
             _print_plain(f"  {change}")
     summary = f"{len(changed)} of {len(results)} records change{'s' if len(changed) == 1 else ''}"
     if as_json:
-        err.print(summary, markup=False, highlight=False)
+        err.print(summary, markup=False, highlight=False, soft_wrap=True)
     else:
         _print_plain(summary)
     if exit_code and changed:

@@ -27,6 +27,22 @@ class ChannelPrice:
     price_list: str
     """The list the price was found in (after fallbacks), for previews and audits."""
 
+    def as_record(self) -> dict[str, object]:
+        """The record a channel's outbound price rules read (``connections.<shop>.price``):
+        ``sku``, ``price`` and ``compare_at`` as ``{amount, currency}``, ``tax_included``,
+        ``price_list``."""
+
+        def money(amount: Decimal | None) -> dict[str, object] | None:
+            return None if amount is None else {"amount": amount, "currency": self.currency}
+
+        return {
+            "sku": self.sku,
+            "price": money(self.price),
+            "compare_at": money(self.compare_at),
+            "tax_included": self.tax_included,
+            "price_list": self.price_list,
+        }
+
 
 @dataclass(frozen=True)
 class ChannelRules:

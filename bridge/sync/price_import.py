@@ -8,6 +8,8 @@ channel, and only where the channel's mapped fields really change.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -17,8 +19,22 @@ from bridge.sync.push_prices import record_prices
 from bridge.sync.runtime import Runtime
 
 
-def read_price_file(path: Path, currency: str | None, tax_included: bool) -> list[PriceEntry]:
-    entries = []
+@dataclass(frozen=True)
+class PriceFileRow:
+    """One row as read: its line, its cells, and its entry or why it has none."""
+
+    line: int
+    cells: dict[str, str]
+    entry: PriceEntry | None = None
+    error: str | None = None
+
+
+def price_rows(path: Path, currency: str | None, tax_included: bool) -> Iterator[PriceFileRow]:
+    """Every row of a price list, each with its entry or its error (``file:line: ...``).
+
+    A file that cannot be read as a price list at all (no ``sku`` or ``price`` column)
+    raises ``DataError``.
+    """
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         missing = {"sku", "price"} - set(reader.fieldnames or [])
@@ -27,41 +43,54 @@ def read_price_file(path: Path, currency: str | None, tax_included: bool) -> lis
         seen: dict[tuple[str, str], int] = {}
         for rec in reader:
             line = reader.line_num
-            sku = (rec.get("sku") or "").strip()
-            price_list = (rec.get("list") or "").strip() or "default"
-            text = (rec.get("price") or "").strip()
-            row_currency = (rec.get("currency") or "").strip() or currency
-            if not sku:
-                raise DataError(f"{path}:{line}: empty sku")
+            cells = {k: v for k, v in rec.items() if k is not None}
             try:
-                amount = Decimal(text)
-            except InvalidOperation:
-                raise DataError(f"{path}:{line}: price {text!r} is not a number") from None
-            if not amount.is_finite() or amount < 0:
-                raise DataError(f"{path}:{line}: price {text!r} is not a valid price")
-            if row_currency is None:
-                raise DataError(
-                    f"{path}:{line}: no currency: add a currency column or set "
-                    "prices.currency in the mapping"
-                )
-            if (sku, price_list) in seen:
-                raise DataError(
-                    f"{path}:{line}: {sku!r} appears twice in list {price_list!r} "
-                    f"(first on line {seen[(sku, price_list)]})"
-                )
-            seen[(sku, price_list)] = line
-            try:
-                entries.append(
-                    PriceEntry(
-                        sku=sku,
-                        price_list=price_list,
-                        price=Price(
-                            amount=amount, currency=row_currency, tax_included=tax_included
-                        ),
-                    )
-                )
+                entry = _entry(cells, currency, tax_included, seen, line)
             except ValueError as exc:
-                raise DataError(f"{path}:{line}: {exc}") from None
+                yield PriceFileRow(line, cells, error=f"{path}:{line}: {exc}")
+            else:
+                yield PriceFileRow(line, cells, entry)
+
+
+def _entry(
+    cells: dict[str, str],
+    currency: str | None,
+    tax_included: bool,
+    seen: dict[tuple[str, str], int],
+    line: int,
+) -> PriceEntry:
+    sku = (cells.get("sku") or "").strip()
+    price_list = (cells.get("list") or "").strip() or "default"
+    text = (cells.get("price") or "").strip()
+    row_currency = (cells.get("currency") or "").strip() or currency
+    if not sku:
+        raise ValueError("empty sku")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"price {text!r} is not a number") from None
+    if not amount.is_finite() or amount < 0:
+        raise ValueError(f"price {text!r} is not a valid price")
+    if row_currency is None:
+        raise ValueError("no currency: add a currency column or set prices.currency in the mapping")
+    if (sku, price_list) in seen:
+        first = seen[(sku, price_list)]
+        raise ValueError(f"{sku!r} appears twice in list {price_list!r} (first on line {first})")
+    seen[(sku, price_list)] = line
+    return PriceEntry(
+        sku=sku,
+        price_list=price_list,
+        price=Price(amount=amount, currency=row_currency, tax_included=tax_included),
+    )
+
+
+def read_price_file(path: Path, currency: str | None, tax_included: bool) -> list[PriceEntry]:
+    """All entries of a price list; the first bad row raises ``DataError`` naming its line."""
+    entries = []
+    for row in price_rows(path, currency, tax_included):
+        if row.entry is None:
+            raise DataError(row.error or f"{path}:{row.line}: unreadable row")
+        entries.append(row.entry)
     return entries
 
 

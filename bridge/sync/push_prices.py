@@ -46,24 +46,11 @@ def record_prices(
 
     An entry equal to what is stored changes nothing (a replayed import is a no-op).
     """
-    book = plan.prices
     changed: set[str] = set()
     now = datetime.now(UTC)
     for entry in entries:
+        check_entry(plan, entry)
         price = entry.price
-        if book.currency is not None and price.currency != book.currency:
-            raise DataError(
-                f"price of {entry.sku!r} is in {price.currency}, the mapping's prices are in "
-                f"{book.currency}",
-                record=entry.sku,
-            )
-        if price.tax_included != book.tax_included:
-            want = "including" if book.tax_included else "excluding"
-            raise DataError(
-                f"price of {entry.sku!r} does not match prices.tax_included: the mapping "
-                f"expects prices {want} tax",
-                record=entry.sku,
-            )
         amount = format(price.amount, "f")
         row = s.scalar(
             select(PriceRow).where(
@@ -99,6 +86,25 @@ def record_prices(
             row.source_ref, row.mapping_version = source_ref, plan.version
         changed.add(entry.sku)
     return mark_prices_dirty(s, plan, shops, changed, source_ref)
+
+
+def check_entry(plan: MappingPlan, entry: PriceEntry) -> None:
+    """Refuse a price the referential cannot hold: another currency, or the other tax
+    convention than ``prices.tax_included`` says."""
+    book, price = plan.prices, entry.price
+    if book.currency is not None and price.currency != book.currency:
+        raise DataError(
+            f"price of {entry.sku!r} is in {price.currency}, the mapping's prices are in "
+            f"{book.currency}",
+            record=entry.sku,
+        )
+    if price.tax_included != book.tax_included:
+        want = "including" if book.tax_included else "excluding"
+        raise DataError(
+            f"price of {entry.sku!r} does not match prices.tax_included: the mapping expects "
+            f"prices {want} tax",
+            record=entry.sku,
+        )
 
 
 def mark_prices_dirty(
@@ -150,10 +156,6 @@ def batch_limit(rt: Runtime, connection: str) -> int:
     return int(rt.connector(connection).info.batch_limits.get("prices", DEFAULT_BATCH))
 
 
-def _money(amount: Decimal | None, currency: str) -> dict[str, Any] | None:
-    return None if amount is None else {"amount": amount, "currency": currency}
-
-
 def claim(rt: Runtime, connection: str) -> tuple[int | None, int]:
     """Claim up to one batch of stale prices into an outbox row.
 
@@ -197,14 +199,7 @@ def _item(
         computed = plan.channel_price(connection, pub.sku, prices)
         if computed is None:
             return None
-        record = {
-            "sku": pub.sku,
-            "price": _money(computed.price, computed.currency),
-            "compare_at": _money(computed.compare_at, computed.currency),
-            "tax_included": computed.tax_included,
-            "price_list": computed.price_list,
-        }
-        fields = plan.outbound(connection, "price", record) or {}
+        fields = plan.outbound(connection, "price", computed.as_record()) or {}
     except DataError as exc:
         deadletters.record(
             s, connection=connection, stage="prices", error=exc, record=pub.sku,
