@@ -8,6 +8,7 @@ error locations are rewritten to those positions (the approach of Dagster's
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -251,6 +252,9 @@ def problems_from_validation(
             value = err.get("input")
             shown = "" if on_key or isinstance(value, dict | list) else f" (got {value!r})"
             text = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "literal_error" and isinstance(value, str):
+                choices = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
+                shown += did_you_mean(value, choices)
             msg = f"{where}{' (key)' if on_key else ''}: {text}{shown}"
         problems.append(Problem(str(path), line, col, msg))
     return sorted(problems, key=lambda p: (p.line, p.column))

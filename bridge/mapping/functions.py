@@ -605,7 +605,10 @@ def read_csv_table(
                     "file",
                     f"{what}: {name}:{line}: duplicate key {k!r} (first on line {first_line[k]})",
                 )
-            table[k] = row[vi].strip()
+            v = row[vi].strip()
+            if not v:
+                raise ArgError("file", f"{what}: {name}:{line}: empty value in column {value!r}")
+            table[k] = v
             first_line[k] = line
     except csv.Error as exc:
         raise ArgError("file", f"{what}: {name}:{reader.line_num}: {exc}") from None

@@ -15,6 +15,8 @@ from typing import Any
 import jmespath
 from jmespath.exceptions import JMESPathError
 
+from bridge.errors import DataError
+
 Getter = Callable[[Any], Any]
 
 
@@ -76,10 +78,10 @@ def compile_path(expression: str) -> Getter:
     try:
         compiled = jmespath.compile(expression)
     except JMESPathError as exc:
-        message = str(exc).strip().splitlines()
-        raise PathError(
-            f"invalid JMESPath {expression!r}: {message[0] if message else exc}"
-        ) from None
+        lines = str(exc).strip().splitlines()
+        first = (lines[0] if lines else str(exc)).rstrip()
+        first = first.removesuffix(", for expression:").rstrip(":").rstrip()
+        raise PathError(f"invalid JMESPath {expression!r}: {first}") from None
     node = compiled.parsed
     if node["type"] == "current":
         return lambda data: data
@@ -93,4 +95,12 @@ def compile_path(expression: str) -> Getter:
     parts = _chain(node)
     if parts is not None:
         return _walk(tuple(parts))
-    return compiled.search
+    search = compiled.search
+
+    def searched(data: Any) -> Any:
+        try:
+            return search(data)
+        except JMESPathError as exc:  # e.g. sum() over text: this record's data is at fault
+            raise DataError(f"JMESPath {expression!r}: {exc}") from None
+
+    return searched

@@ -14,7 +14,7 @@ from bridge.errors import ConfigError, DataError
 from bridge.mapping.functions import BindContext, bind
 from bridge.mapping.pricing import ChannelPrice, ChannelRules, PriceBook
 from bridge.mapping.rules import CompileProblem, Loc, RecordMapper, RuleCompiler
-from bridge.mapping.spec import MappingSpec, RoundingSpec
+from bridge.mapping.spec import MappingSpec
 from bridge.mapping.stockpolicy import Rule, StockPolicy
 from bridge.mapping.tables import load_table
 from bridge.yamlio import LocatedError
@@ -216,7 +216,7 @@ class _Compiler:
         return StockPolicy(
             default=Rule(default.buffer or Decimal(0), default.minimum, default.maximum),
             location_buffers={
-                code: value if value else (default.buffer or Decimal(0))
+                code: value if value is not None else (default.buffer or Decimal(0))
                 for code, value in buffers.items()
             },
             categories={name: layer(rule) for name, rule in spec.categories.items()},
@@ -225,28 +225,56 @@ class _Compiler:
             pools={p.code: (tuple(p.sum), p.buffer) for p in spec.pools},
         )
 
-    def _rounding(self, rounding: RoundingSpec, context: BindContext, at: Loc) -> tuple:
-        finish, round_only = [], []
+    def _bind(self, name: str, args: dict[str, Any], context: BindContext, at: Loc) -> Any:
         try:
-            step = bind("round", {"places": rounding.places, "mode": rounding.mode}, context)
-            finish.append(step)
-            round_only.append(step)
-            if rounding.ending is not None:
-                finish.append(
-                    bind(
-                        "price_ending",
-                        {"ending": format(rounding.ending, "f"), "direction": rounding.direction},
-                        context,
-                    )
-                )
+            return bind(name, args, context)
         except LocatedError as exc:
             self.problems.append(((*at, *exc.at), str(exc), exc.on_key))
-        return tuple(finish), tuple(round_only)
+            return None
+
+    def _channel(
+        self, conn: str, channel: Any, context: BindContext, chains: dict[str, tuple[str, ...]]
+    ) -> ChannelRules:
+        """Compose one channel's step sequences, one per tax rate when prices change tax
+        convention on the way: conversion rounded by the channel's own rule, then the
+        ending (the conversion already rounds, so no second rounding)."""
+        spec = self.spec
+        at: Loc = ("prices", "channels", conn, "rounding")
+        rounding = channel.rounding
+        rule = {"places": rounding.places, "mode": rounding.mode}
+        tail = []
+        if rounding.ending is not None:
+            ending = {"ending": format(rounding.ending, "f"), "direction": rounding.direction}
+            tail.append(self._bind("price_ending", ending, context, at))
+        converts = channel.tax_included != spec.prices.tax_included
+        finish: dict[str | None, tuple] = {}
+        compare: dict[str | None, tuple] = {}
+        if converts:
+            name = "tax_in" if channel.tax_included else "tax_out"
+            for rate_name, rate in spec.taxes.rates.items():
+                step = self._bind(name, {"rate": format(rate, "f"), **rule}, context, at)
+                finish[rate_name] = (step, *tail)
+                compare[rate_name] = (step,)
+        else:
+            step = self._bind("round", rule, context, at)
+            finish[None] = (step, *tail)
+            compare[None] = (step,)
+        compare_list = channel.compare_at_list
+        return ChannelRules(
+            price_list=channel.price_list,
+            price_chain=chains.get(channel.price_list, (channel.price_list,)),
+            compare_chain=None if compare_list is None else chains.get(compare_list),
+            tax_included=channel.tax_included,
+            converts=converts,
+            finish=finish,
+            compare_finish=compare,
+        )
 
     def _prices(self, context: BindContext, category_of: dict[str, str]) -> PriceBook:
         spec = self.spec
         fallbacks: dict[str, str | None] = {"default": None}
         fallbacks.update({name: lst.fallback for name, lst in spec.prices.lists.items()})
+        chains: dict[str, tuple[str, ...]] = {}
         for name in fallbacks:
             chain, current = [name], fallbacks.get(name)
             while current is not None:
@@ -261,42 +289,25 @@ class _Compiler:
                     break
                 chain.append(current)
                 current = fallbacks.get(current)
-        channels = {}
-        for conn, channel in spec.prices.channels.items():
-            finish, round_only = self._rounding(
-                channel.rounding, context, ("prices", "channels", conn, "rounding")
-            )
-            channels[conn] = ChannelRules(
-                channel.price_list,
-                channel.compare_at_list,
-                channel.tax_included,
-                finish,
-                round_only,
-            )
-        needs_tax = any(c.tax_included != spec.prices.tax_included for c in channels.values())
+            chains[name] = tuple(chain)
+        channels = {
+            conn: self._channel(conn, channel, context, chains)
+            for conn, channel in spec.prices.channels.items()
+        }
         if channels and spec.prices.currency is None:
             self.problems.append(
                 (("prices",), "set prices.currency (e.g. EUR) before publishing prices", True)
             )
-        tax_in, tax_out = {}, {}
-        if needs_tax:
-            places = max(c.rounding.places for c in spec.prices.channels.values())
-            for name, rate in spec.taxes.rates.items():
-                args = {"rate": format(rate, "f"), "places": places}
-                tax_in[name] = bind("tax_in", args, context)
-                tax_out[name] = bind("tax_out", args, context)
         return PriceBook(
             currency=spec.prices.currency,
             tax_included=spec.prices.tax_included,
-            fallbacks=fallbacks,
+            chains=chains,
             channels=channels,
             store_lists={loc.code: loc.price_list for loc in spec.locations if loc.price_list},
             rate_of_sku=dict(spec.taxes.skus),
             rate_of_category=dict(spec.taxes.categories),
             category_of=category_of,
             default_rate=spec.taxes.default,
-            tax_in=tax_in,
-            tax_out=tax_out,
         )
 
     def _mappers(self, context: BindContext) -> dict[tuple[str, str, str], RecordMapper]:

@@ -2,8 +2,9 @@
 
 A SKU's price comes from the channel's (or store's) price list, falling back along the
 lists' ``fallback`` chain; it is converted between tax-included and tax-excluded with the
-SKU's rate, rounded, and moved to the channel's price ending. All of it in Decimal, through
-the same whitelisted functions a field rule uses, so a preview and a push agree.
+SKU's rate, rounded by the channel's rule, and moved to the channel's price ending. All of
+it in Decimal, through the same whitelisted functions a field rule uses, so a preview and
+a push agree. Chains and step sequences are composed once per plan.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from bridge.errors import DataError
 
 Step = Callable[[object, object], object]
 
 
-@dataclass(frozen=True)
-class ChannelPrice:
+class ChannelPrice(NamedTuple):
     sku: str
     price: Decimal
     compare_at: Decimal | None
@@ -31,14 +32,12 @@ class ChannelPrice:
         """The record a channel's outbound price rules read (``connections.<shop>.price``):
         ``sku``, ``price`` and ``compare_at`` as ``{amount, currency}``, ``tax_included``,
         ``price_list``."""
-
-        def money(amount: Decimal | None) -> dict[str, object] | None:
-            return None if amount is None else {"amount": amount, "currency": self.currency}
-
         return {
             "sku": self.sku,
-            "price": money(self.price),
-            "compare_at": money(self.compare_at),
+            "price": {"amount": self.price, "currency": self.currency},
+            "compare_at": None
+            if self.compare_at is None
+            else {"amount": self.compare_at, "currency": self.currency},
             "tax_included": self.tax_included,
             "price_list": self.price_list,
         }
@@ -46,49 +45,55 @@ class ChannelPrice:
 
 @dataclass(frozen=True)
 class ChannelRules:
+    """One channel's price rules, composed: each rate's whole step sequence is ready."""
+
     price_list: str
-    compare_at_list: str | None
+    price_chain: tuple[str, ...]
+    compare_chain: tuple[str, ...] | None
     tax_included: bool
-    finish: tuple[Step, ...]
-    """Rounding, then the price ending."""
-    round_only: tuple[Step, ...]
+    converts: bool
+    """Whether prices must change tax convention on the way to this channel."""
+    finish: Mapping[str | None, tuple[Step, ...]]
+    """Rate name (None when no conversion) -> conversion (rounded by the channel's rule),
+    rounding, price ending."""
+    compare_finish: Mapping[str | None, tuple[Step, ...]]
+    """The same without the ending: a compare-at price is only converted and rounded."""
 
 
 @dataclass
 class PriceBook:
     currency: str | None = None
     tax_included: bool = True
-    fallbacks: Mapping[str, str | None] = field(default_factory=dict)
+    chains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Price list -> the lists to look in, in order (itself, then its fallbacks)."""
     channels: Mapping[str, ChannelRules] = field(default_factory=dict)
     store_lists: Mapping[str, str] = field(default_factory=dict)
     rate_of_sku: Mapping[str, str] = field(default_factory=dict)
     rate_of_category: Mapping[str, str] = field(default_factory=dict)
     category_of: Mapping[str, str] = field(default_factory=dict)
     default_rate: str | None = None
-    tax_in: Mapping[str, Step] = field(default_factory=dict)
-    """Rate name -> excluded-to-included step (rounded to the channel's places)."""
-    tax_out: Mapping[str, Step] = field(default_factory=dict)
+    _rates: dict[str, str | None] = field(default_factory=dict, repr=False)
 
     def rate_name(self, sku: str) -> str | None:
         """The SKU's tax rate: its own, its category's, or the default."""
+        try:
+            return self._rates[sku]
+        except KeyError:
+            pass
         name = self.rate_of_sku.get(sku)
         if name is None:
             name = self.rate_of_category.get(self.category_of.get(sku, ""))
-        return name or self.default_rate
+        name = name or self.default_rate
+        if len(self._rates) < 500_000:
+            self._rates[sku] = name
+        return name
 
     def resolve(self, price_list: str, prices: Mapping[str, Decimal]) -> tuple[str, Decimal] | None:
         """The first price found along the list's fallback chain, with the list it came from."""
-        current: str | None = price_list
-        seen = set()
-        while current is not None and current not in seen:
-            seen.add(current)
-            if current in prices:
-                return current, prices[current]
-            current = self.fallbacks.get(current, None if current == "default" else "default")
+        for name in self.chains.get(price_list, (price_list,)):
+            if name in prices:
+                return name, prices[name]
         return None
-
-    def channels_for(self) -> list[str]:
-        return list(self.channels)
 
     def channel_price(
         self, connection: str, sku: str, prices: Mapping[str, Decimal]
@@ -97,41 +102,47 @@ class PriceBook:
         rules = self.channels.get(connection)
         if rules is None:
             return None
-        found = self.resolve(rules.price_list, prices)
-        if found is None:
+        for used in rules.price_chain:
+            if used in prices:
+                break
+        else:
             return None
-        used, amount = found
-        price = self._finish(sku, amount, rules, rules.finish)
-        compare_at = None
-        if rules.compare_at_list is not None:
-            was = self.resolve(rules.compare_at_list, prices)
-            if was is not None:
-                value = self._finish(sku, was[1], rules, rules.round_only)
-                compare_at = value if value > price else None
         if self.currency is None:
             raise DataError("prices.currency is not set in the mapping")
-        return ChannelPrice(sku, price, compare_at, self.currency, rules.tax_included, used)
+        rate = self._rate_for(sku) if rules.converts else None
+        value: object = prices[used]
+        for step in rules.finish[rate]:
+            value = step(value, None)
+        compare_at = None
+        if rules.compare_chain is not None:
+            for was_list in rules.compare_chain:
+                if was_list in prices:
+                    was: object = prices[was_list]
+                    for step in rules.compare_finish[rate]:
+                        was = step(was, None)
+                    if was > value:  # type: ignore[operator]
+                        compare_at = was
+                    break
+        return ChannelPrice(
+            sku,
+            value,  # type: ignore[arg-type]
+            compare_at,  # type: ignore[arg-type]
+            self.currency,
+            rules.tax_included,
+            used,
+        )
+
+    def _rate_for(self, sku: str) -> str:
+        name = self.rate_name(sku)
+        if name is None:
+            raise DataError(
+                f"no tax rate for SKU {sku!r}: set taxes.default, or a rate for its "
+                "category or for the SKU"
+            )
+        return name
 
     def store_price(
         self, location: str, sku: str, prices: Mapping[str, Decimal]
     ) -> tuple[str, Decimal] | None:
         """A store's shelf price (as stored: no conversion, no ending) and its list."""
         return self.resolve(self.store_lists.get(location, "default"), prices)
-
-    def _finish(
-        self, sku: str, amount: Decimal, rules: ChannelRules, steps: tuple[Step, ...]
-    ) -> Decimal:
-        value: object = amount
-        if rules.tax_included != self.tax_included:
-            name = self.rate_name(sku)
-            if name is None:
-                raise DataError(
-                    f"no tax rate for SKU {sku!r}: set taxes.default, or a rate for its "
-                    "category or for the SKU"
-                )
-            convert = self.tax_in if rules.tax_included else self.tax_out
-            value = convert[name](value, None)
-        for step in steps:
-            value = step(value, None)
-        assert isinstance(value, Decimal)
-        return value

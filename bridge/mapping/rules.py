@@ -118,9 +118,15 @@ class RecordMapper:
             raise DataError(f"lines of {'.'.join(block.target)!r} are not a list")
         seen: dict[str, int] = {}
         built = []
-        targets = None
+        targets: dict[str, dict[str, Any]] | None = None
         if into is not None:
-            targets = _get_list(into, block.target)
+            # Inbound: each target line is the one with the same key, never the same position.
+            targets = {}
+            for line in _get_list(into, block.target):
+                if isinstance(line, dict):
+                    found = block.key(line)
+                    if found is not None and found != "":
+                        targets.setdefault(str(found), line)
         for position, line in enumerate(source):
             key = block.key(line)
             if key is None or key == "":
@@ -133,17 +139,35 @@ class RecordMapper:
                 )
             seen[text] = position
             if targets is not None:
-                base = targets[position]
-                for rule in block.fields:
-                    _put(base, rule.target, rule.evaluate(line))
+                base = targets.get(text)
+                if base is None:
+                    base = {}
+                    _get_list(into, block.target).append(base)  # type: ignore[arg-type]
+                self._fill(block, line, base, True, position, text)
                 continue
             out: dict[str, Any] = {}
+            self._fill(block, line, out, created, position, text)
+            built.append(out)
+        return built
+
+    @staticmethod
+    def _fill(
+        block: CompiledLines,
+        line: Any,
+        out: dict[str, Any],
+        created: bool,
+        position: int,
+        key: str,
+    ) -> None:
+        rule = None
+        try:
             for rule in block.fields:
                 if rule.create_only and not created:
                     continue
                 _put(out, rule.target, rule.evaluate(line))
-            built.append(out)
-        return built
+        except DataError as exc:
+            name = ".".join(block.target) + (f".{rule.name}" if rule is not None else "")
+            raise DataError(f"line {position + 1} (key {key!r}) field {name!r}: {exc}") from exc
 
     def key(self, record: Any) -> str | None:
         if self.key_of is None:

@@ -49,8 +49,16 @@ class LocationSpec(Spec):
     """The store's own price list; prices absent from it fall back to the default list."""
     ids: dict[str, Identifier] = Field(default_factory=dict)
     """Connection name -> that system's id for this location (store code, location GID)."""
-    safety_buffer: Dec = 0  # type: ignore[assignment]
-    """Units kept back from what shops may sell (a category or SKU rule overrides it)."""
+    safety_buffer: Dec | None = None
+    """Units kept back from what shops may sell (a category or SKU rule overrides it);
+    unset: ``stock.default.buffer``; ``"0"``: none, whatever the default."""
+
+    @field_validator("safety_buffer")
+    @classmethod
+    def _not_negative(cls, value: Any) -> Any:
+        if value is not None and value < 0:
+            raise LocatedError(f"safety_buffer cannot be negative (got {value})", ())
+        return value
 
 
 class ProductsSpec(Spec):
@@ -90,6 +98,14 @@ class PoolSpec(Spec):
     sum: tuple[Identifier, ...]
     ids: dict[str, Identifier] = Field(default_factory=dict)
     buffer: Dec = 0  # type: ignore[assignment]
+    """Units kept back from the pool's total (each store's own buffer applies first)."""
+
+    @field_validator("buffer")
+    @classmethod
+    def _not_negative(cls, value: Any) -> Any:
+        if value < 0:
+            raise LocatedError(f"buffer cannot be negative (got {value})", ())
+        return value
 
 
 class StockSpec(Spec):
@@ -110,7 +126,7 @@ class RoundingSpec(Spec):
     @classmethod
     def _ending_in_unit(cls, value: Any) -> Any:
         if value is not None and not 0 <= value < 1:
-            raise ValueError(f'an ending is a fraction of one unit, like "0.99" (got {value})')
+            raise ValueError('an ending is a fraction of one unit, like "0.99"')
         return value
 
 
@@ -150,9 +166,11 @@ class TaxesSpec(Spec):
     def _known_rates(self) -> TaxesSpec:
         from bridge.yamlio import did_you_mean
 
-        for value in self.rates.values():
+        for name, value in self.rates.items():
             if value < 0 or value > 100:
-                raise ValueError(f"a tax rate is a percentage between 0 and 100 (got {value})")
+                raise LocatedError(
+                    f"a tax rate is a percentage between 0 and 100 (got {value})", ("rates", name)
+                )
 
         def check(name: str, at: tuple[str | int, ...]) -> None:
             if name not in self.rates:
@@ -239,10 +257,16 @@ class MappingSpec(Spec):
                     f"pool code {pool.code!r} is already a location code", (*at, "code")
                 )
             seen[pool.code] = -1
+            stores = [code for code, index in seen.items() if index >= 0]
             for pos, member in enumerate(pool.sum):
-                if member not in seen or seen[member] < 0:
+                if seen.get(member, 0) < 0:
                     raise LocatedError(
-                        f"unknown location {member!r}{did_you_mean(member, seen)}",
+                        f"{member!r} is a pool: a pool sums locations, not pools",
+                        (*at, "sum", pos),
+                    )
+                if member not in seen:
+                    raise LocatedError(
+                        f"unknown location {member!r}{did_you_mean(member, stores)}",
                         (*at, "sum", pos),
                     )
             for conn, ext in pool.ids.items():

@@ -4,7 +4,8 @@ available = on hand - reserved - buffer, never below 0; below ``minimum`` it is 
 ``maximum`` it is capped. A rule for the SKU wins over one for its category, which wins
 over the location's safety buffer and the default. A pool (a virtual location) sums the
 availability of its stores, each after its own buffer, so an oversold store never eats
-another store's stock.
+another store's stock; the pool then keeps back only its own buffer (the stores already
+held their category or SKU buffers), and the minimum and maximum apply to the total.
 """
 
 from __future__ import annotations
@@ -47,10 +48,15 @@ class StockPolicy:
         }
         if location in self.pools:
             values["buffer"] = self.pools[location][1]
+        pooled = location in self.pools
         category = self.category_of.get(sku)
         for layer in (self.categories.get(category or ""), self.skus.get(sku)):
             if layer:
-                values.update({k: v for k, v in layer.items() if v is not None})
+                for name, value in layer.items():
+                    # A pool's members already kept their category or SKU buffer back: the
+                    # pool keeps only its own, or the same units would be held twice.
+                    if value is not None and not (pooled and name == "buffer"):
+                        values[name] = value
         found = Rule(values["buffer"] or ZERO, values["minimum"], values["maximum"])
         if len(self._cache) < 200_000:
             self._cache[key] = found

@@ -3,15 +3,11 @@
 The basics (locations, skus, YAML syntax) are in ``tests/test_yaml_errors.py``; these cases
 cover field rules, functions, tables and CSV files, stock rules and pools, price lists,
 channels and taxes. Every test asserts the position and the whole message an admin reads.
-A test marked ``xfail(strict=True)`` states the message or position Brique should give
-and does not yet.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import pytest
 
 from bridge.mapping.loader import load_plan
 from tests.test_yaml_errors import at, mapping_problems, single, write
@@ -328,11 +324,6 @@ def test_invalid_jmespath_is_reported_where_it_is_written(tmp_path: Path) -> Non
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bridge/mapping/paths.py:81 keeps JMESPath's dangling 'Incomplete expression:' "
-    "and ', for expression:'; strip them like the concat function does",
-)
 def test_invalid_jmespath_messages_read_as_sentences(tmp_path: Path) -> None:
     problems = problems_as_tuples(tmp_path, BAD_PATHS)
     assert problems == [
@@ -438,11 +429,6 @@ def test_unknown_tax_rate_in_taxes_categories(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bridge/mapping/spec.py:155 raises a plain ValueError, so the problem is put at "
-    "'taxes' instead of at the rate; raise LocatedError(..., ('rates', name))",
-)
 def test_tax_rate_above_100_points_at_the_rate(tmp_path: Path) -> None:
     p = single(
         mapping_problems(
@@ -602,11 +588,6 @@ def test_rounding_ending_of_one_or_more(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bridge/mapping/spec.py:113 puts '(got 1.99)' in the ValueError and yamlio adds "
-    "\"(got '1.99')\": the message says 'got' twice; drop it from the validator",
-)
 def test_rounding_ending_message_says_got_once(tmp_path: Path) -> None:
     p = single(
         mapping_problems(
@@ -647,11 +628,6 @@ def test_unknown_rounding_mode_lists_the_modes(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bridge/yamlio.py:254 (problems_from_validation) gives no did-you-mean for a "
-    "literal_error (the 'round' function does for the same modes)",
-)
 def test_misspelt_rounding_mode_suggests_the_mode(tmp_path: Path) -> None:
     p = single(
         mapping_problems(
@@ -714,11 +690,6 @@ def test_pool_code_equal_to_a_location_code(tmp_path: Path) -> None:
     assert p.message == "stock.pools.0.code: pool code 'PARIS-01' is already a location code"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bridge/mapping/spec.py:245 suggests the pool's own name ('unknown location 'WEB' "
-    "(did you mean 'WEB'?)'): a pool member that is a pool needs its own message",
-)
 def test_pool_summing_a_pool_says_so(tmp_path: Path) -> None:
     p = single(
         mapping_problems(
@@ -771,11 +742,6 @@ def test_negative_buffer_in_a_stock_rule(tmp_path: Path) -> None:
     assert p.message == "stock.skus.TSHIRT-RED-M.buffer: buffer cannot be negative (got -1)"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bridge/mapping/spec.py:52 and :92 accept a negative safety_buffer / pool buffer, "
-    "which publishes more than is on hand; refuse them like StockRule does",
-)
 def test_negative_location_and_pool_buffers(tmp_path: Path) -> None:
     problems = problems_as_tuples(
         tmp_path,
@@ -841,11 +807,6 @@ def test_crosswalk_csv_duplicate_key_names_both_lines(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bridge/mapping/functions.py:608 (read_csv_table) refuses an empty key but keeps an "
-    "empty value: an EAN is then mapped to the SKU ''",
-)
 def test_crosswalk_csv_empty_sku_is_refused(tmp_path: Path) -> None:
     write(tmp_path, "items.csv", "ean,sku\n0360000000017,TSHIRT-RED-M\n0360000000024,\n")
     p = single(mapping_problems(tmp_path, CROSSWALK))
@@ -1027,7 +988,7 @@ def test_every_compile_problem_of_a_file_in_file_order(tmp_path: Path) -> None:
         "tax_in: unknown tax rate 'standrad' (did you mean 'standard'?)",
         "unknown function 'rond' (did you mean 'round'?)",
         "lookup: unknown table 'stores' (none are declared)",
-        problems[4][2].split(": ", 1)[1],  # JMESPath's wording: see the xfail above
+        problems[4][2].split(": ", 1)[1],  # JMESPath's own wording
         "unknown function 'strnig' (did you mean 'string'?)",
     ]
     assert problems[4][2].startswith(

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import copy
+import decimal
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,15 @@ from bridge.mapping.rules import fingerprint
 from bridge.mapping.spec import MappingSpec
 
 SETTINGS = settings(max_examples=200, deadline=None)
+ROUNDING_MODES = {
+    "half_up": decimal.ROUND_HALF_UP,
+    "half_even": decimal.ROUND_HALF_EVEN,
+    "half_down": decimal.ROUND_HALF_DOWN,
+    "up": decimal.ROUND_UP,
+    "down": decimal.ROUND_DOWN,
+    "floor": decimal.ROUND_FLOOR,
+    "ceiling": decimal.ROUND_CEILING,
+}
 ONE = Decimal(1)
 CENT = Decimal("0.01")
 
@@ -127,13 +137,15 @@ directions = st.sampled_from(["nearest", "up", "down"])
 rates = st.decimals(min_value=0, max_value=30, places=1)
 
 
-def converted(price: Decimal, rate: Decimal, list_incl: bool, channel_incl: bool) -> Decimal:
-    """The price in the channel's tax convention, rounded once to the cent, half up."""
+def converted(
+    price: Decimal, rate: Decimal, list_incl: bool, channel_incl: bool, mode: str = "half_up"
+) -> Decimal:
+    """The price in the channel's tax convention, rounded once to the cent by its rule."""
     factor = ONE + rate / 100
     if list_incl == channel_incl:
         return price
     exact = price * factor if channel_incl else price / factor
-    return exact.quantize(CENT, ROUND_HALF_UP)
+    return exact.quantize(CENT, ROUNDING_MODES[mode])
 
 
 @SETTINGS
@@ -155,8 +167,6 @@ def test_channel_price_moves_less_than_one_in_the_rule_direction(
     channel_incl: bool,
     mode: str,
 ) -> None:
-    if list_incl != channel_incl:
-        mode = "half_up"  # another mode is not applied to the conversion: see the xfail below
     plan = compile_spec(
         {
             "prices": {
@@ -182,7 +192,7 @@ def test_channel_price_moves_less_than_one_in_the_rule_direction(
     found = plan.channel_price("shop", "SKU-1", {"default": price + 1, "web": price})
     assert found is not None
     assert found.price_list == "web" and found.tax_included is channel_incl
-    base = converted(price, rate, list_incl, channel_incl)
+    base = converted(price, rate, list_incl, channel_incl, mode)
     assume(base > 0)
     result = found.price
     assert abs(result - base) < ONE
@@ -238,12 +248,6 @@ def test_tax_out_then_tax_in_is_within_a_cent(included: Decimal, rate: Decimal) 
     assert abs(again.price - included) <= CENT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bridge/mapping/plan.py:283 rounds tax conversions half up to the largest 'places' "
-    "of all channels: a whole-unit channel is rounded twice (1.497 -> 1.50 -> 2) and a "
-    "channel's own rounding mode is not applied to the conversion",
-)
 def test_a_channel_price_is_rounded_once_by_its_own_rule() -> None:
     def price(channels: dict[str, Any], channel: str, amount: str) -> Decimal:
         plan = compile_spec(
@@ -335,11 +339,6 @@ def test_published_stock_respects_the_rules_and_pools_add_up(
     assert pooled == limited(total - pool_buffer, minimum, maximum)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bridge/mapping/plan.py:219 treats safety_buffer 0 as 'not set' "
-    "(value if value else default): a store cannot opt out of the default buffer",
-)
 def test_an_explicit_zero_safety_buffer_wins_over_the_default() -> None:
     plan = compile_spec(
         {

@@ -147,7 +147,7 @@ def test_decimals_are_integers_or_quoted_numbers(schema: dict[str, Any]) -> None
         assert re.match(DECIMAL_PATTERN, ok), ok
     for bad in ("abc", "1,5", "", "NaN"):
         assert not re.match(DECIMAL_PATTERN, bad), bad
-    buffer = schema["$defs"]["LocationSpec"]["properties"]["safety_buffer"]
+    buffer = schema["$defs"]["PoolSpec"]["properties"]["buffer"]
     assert buffer["$ref"] == "#/$defs/Decimal"
     ending = schema["$defs"]["RoundingSpec"]["properties"]["ending"]
     assert ending["anyOf"] == [{"$ref": "#/$defs/Decimal"}, {"type": "null"}]
