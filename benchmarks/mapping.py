@@ -172,37 +172,29 @@ def write_mapping(directory: Path) -> Path:
 
 
 def plan_stock(plan: Any, batch: list[StockRecord]) -> list[dict[str, Any] | None]:
+    """As ``push_stock.claim`` does: per batch, the builder; per record, the plan's calls."""
     out: list[dict[str, Any] | None] = []
+    build = plan.builder(CONNECTION, "stock")
+    available = plan.stock.available
     for sku, location, on_hand, reserved in batch:
         target = plan.location_out(CONNECTION, location)
         if target is None:
             out.append(None)
             continue
-        available = plan.stock.available(sku, location, on_hand, reserved)
-        record = {"sku": sku, "location": location, "target": target, "quantity": available}
-        out.append(plan.outbound(CONNECTION, "stock", record))
+        quantity = available(sku, location, on_hand, reserved)
+        out.append(
+            build({"sku": sku, "location": location, "target": target, "quantity": quantity})
+        )
     return out
 
 
 def plan_prices(plan: Any, batch: list[PriceRecord]) -> list[dict[str, Any] | None]:
+    """As ``push_prices.claim`` does: the channel price, then its record through the rules."""
     out: list[dict[str, Any] | None] = []
+    build = plan.builder(CONNECTION, "price")
     for sku, prices in batch:
         computed = plan.channel_price(CONNECTION, sku, prices)
-        if computed is None:
-            out.append(None)
-            continue
-        currency = computed.currency
-        compare_at = computed.compare_at
-        record = {
-            "sku": sku,
-            "price": {"amount": computed.price, "currency": currency},
-            "compare_at": None
-            if compare_at is None
-            else {"amount": compare_at, "currency": currency},
-            "tax_included": computed.tax_included,
-            "price_list": computed.price_list,
-        }
-        out.append(plan.outbound(CONNECTION, "price", record))
+        out.append(None if computed is None else build(computed.as_record()))
     return out
 
 

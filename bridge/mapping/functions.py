@@ -635,9 +635,12 @@ def _f_integer(a: Args, ctx: BindContext) -> Step:
     """Read a whole number as an integer; ``"3.00"`` is 3, ``"3.5"`` is an error."""
 
     def integer(value: Any, record: Any) -> Any:
+        cls = value.__class__
+        if cls is Decimal and value.is_finite() and value == value.to_integral_value():
+            return int(value)  # the common case first: a whole Decimal quantity
         if value is None:
             return None
-        if value.__class__ is int:
+        if cls is int:
             return value
         number = _decimal(value, "integer")
         if number != number.to_integral_value():
@@ -652,8 +655,11 @@ def _f_string(a: Args, ctx: BindContext) -> Step:
     """Write a value as text: decimals without exponent (1E+1 is "10"), dates in ISO 8601."""
 
     def string(value: Any, record: Any) -> Any:
-        if value is None:
-            return None
+        cls = value.__class__
+        if cls is Decimal and value.is_finite():
+            return format(value, "f")  # the common case first: an amount
+        if cls is str or value is None:
+            return value
         return _text(value, "string")
 
     return string
@@ -1178,7 +1184,15 @@ def _f_replace(a: Args, ctx: BindContext) -> Step:
 def _f_prefix(a: Args, ctx: BindContext) -> Step:
     """Put a text in front of the value, e.g. a store code prefix."""
     before = a["text"]
-    return _text_step("prefix", lambda text: before + text)
+
+    def prefix(value: Any, record: Any) -> Any:
+        if value.__class__ is str:
+            return before + value
+        if value is None:
+            return None
+        return before + _text(value, "prefix")
+
+    return prefix
 
 
 @_builtin("suffix", _req("text", "string", "text to put after"))

@@ -53,6 +53,7 @@ def _walk(parts: tuple[str | int, ...]) -> Getter:
         def one(data: Any) -> Any:
             return data.get(key) if isinstance(data, dict) else None
 
+        one.parts = parts  # type: ignore[attr-defined]  # for generated code
         return one
 
     def walk(data: Any) -> Any:
@@ -70,6 +71,7 @@ def _walk(parts: tuple[str | int, ...]) -> Getter:
                     return None
         return data
 
+    walk.parts = parts  # type: ignore[attr-defined]  # for generated code
     return walk
 
 

@@ -4,7 +4,7 @@ once per file and used on every record."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -125,6 +125,14 @@ class MappingPlan:
         """The native payload with the connection's inbound rules applied (or as is)."""
         mapper = self.mappers.get((connection, kind, "inbound"))
         return payload if mapper is None else mapper.overlay(payload)
+
+    def builder(self, connection: str, kind: str) -> Callable[..., dict[str, Any]] | None:
+        """The outbound build function of one connection and kind, to call once per record
+        in a batch (``build(record, created=False)``); None when no rules are declared."""
+        mapper = self.mappers.get((connection, kind, "outbound"))
+        if mapper is None:
+            return None
+        return mapper.fast or mapper.build
 
     def outbound(
         self, connection: str, kind: str, record: Any, *, created: bool = False

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from bridge.errors import DataError
 
@@ -107,30 +107,26 @@ class PriceBook:
                 break
         else:
             return None
-        if self.currency is None:
+        currency = self.currency
+        if currency is None:
             raise DataError("prices.currency is not set in the mapping")
-        rate = self._rate_for(sku) if rules.converts else None
-        value: object = prices[used]
+        rate = None
+        if rules.converts:
+            rate = self._rates.get(sku) or self._rate_for(sku)
+        value: Any = prices[used]
         for step in rules.finish[rate]:
             value = step(value, None)
         compare_at = None
         if rules.compare_chain is not None:
             for was_list in rules.compare_chain:
                 if was_list in prices:
-                    was: object = prices[was_list]
+                    was: Any = prices[was_list]
                     for step in rules.compare_finish[rate]:
                         was = step(was, None)
-                    if was > value:  # type: ignore[operator]
+                    if was > value:
                         compare_at = was
                     break
-        return ChannelPrice(
-            sku,
-            value,  # type: ignore[arg-type]
-            compare_at,  # type: ignore[arg-type]
-            self.currency,
-            rules.tax_included,
-            used,
-        )
+        return ChannelPrice(sku, value, compare_at, currency, rules.tax_included, used)
 
     def _rate_for(self, sku: str) -> str:
         name = self.rate_name(sku)

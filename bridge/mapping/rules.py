@@ -11,12 +11,13 @@ import copy
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from bridge.errors import DataError
+from bridge.mapping.codegen import Build, generate
 from bridge.mapping.functions import BindContext, bind
 from bridge.mapping.paths import Getter, PathError, compile_path
 from bridge.mapping.rulespec import FieldRule, LineRules, RecordRules
@@ -71,9 +72,17 @@ class RecordMapper:
     lines: tuple[CompiledLines, ...] = ()
     key_of: Getter | None = None
     field_names: tuple[str, ...] = field(default=())
+    fast: Build | None = field(default=None, compare=False, repr=False)
+    """The fields as one generated function (``bridge.mapping.codegen``)."""
 
     def build(self, record: Any, *, created: bool = False) -> dict[str, Any]:
         """Outbound: the native fields for ``record``; create-only fields unless ``created``."""
+        if self.fast is not None:
+            return self.fast(record, created)
+        return self.build_slowly(record, created=created)
+
+    def build_slowly(self, record: Any, *, created: bool = False) -> dict[str, Any]:
+        """``build`` as a loop over the rules: the reference behaviour, and the messages."""
         out: dict[str, Any] = {}
         current = None
         try:
@@ -224,7 +233,12 @@ class RuleCompiler:
             if compiled is not None:
                 lines.append(CompiledLines(tuple(target.split(".")), *compiled))
         key = self._path(rules.key, (*at, "key")) if rules.key else None
-        return RecordMapper(where, tuple(fields), tuple(lines), key, tuple(f.name for f in fields))
+        mapper = RecordMapper(
+            where, tuple(fields), tuple(lines), key, tuple(f.name for f in fields)
+        )
+        if lines:
+            return mapper  # child lines keep the loop
+        return replace(mapper, fast=generate(fields, where, mapper.build_slowly))
 
     def _lines(self, spec: LineRules, at: Loc) -> tuple[Getter, Getter, tuple] | None:
         each = self._path(spec.each, (*at, "each"))
@@ -266,6 +280,8 @@ class RuleCompiler:
 
             def getter(_: Any, constant: Any = constant) -> Any:
                 return constant
+
+            getter.constant = True  # type: ignore[attr-defined]  # for generated code
 
         steps = self._steps(rule.apply, (*at, "apply"))
         if steps is None or not ok or getter is None:

@@ -72,8 +72,13 @@ class StockPolicy:
 
     def available(self, sku: str, location: str, on_hand: Decimal, reserved: Decimal) -> Decimal:
         """What may be published for one real location."""
-        rule = self.rule(sku, location)
-        return self._limits(rule, on_hand - reserved - rule.buffer)
+        rule = self._cache.get((sku, location)) or self.rule(sku, location)
+        value = on_hand - reserved - rule.buffer
+        if value <= 0 or (rule.minimum is not None and value < rule.minimum):
+            return ZERO
+        if rule.maximum is not None and value > rule.maximum:
+            return rule.maximum
+        return value
 
     def pooled(self, sku: str, pool: str, parts: Mapping[str, tuple[Decimal, Decimal]]) -> Decimal:
         """What may be published for a pool, from each member's (on hand, reserved)."""
