@@ -172,29 +172,28 @@ def write_mapping(directory: Path) -> Path:
 
 
 def plan_stock(plan: Any, batch: list[StockRecord]) -> list[dict[str, Any] | None]:
-    """As ``push_stock.claim`` does: per batch, the builder; per record, the plan's calls."""
+    """As ``push_stock.claim`` does: per batch, the field builder; per record, the plan."""
     out: list[dict[str, Any] | None] = []
-    build = plan.builder(CONNECTION, "stock")
+    fields = plan.stock_fields(CONNECTION)
     available = plan.stock.available
+    targets = plan.targets(CONNECTION)
     for sku, location, on_hand, reserved in batch:
-        target = plan.location_out(CONNECTION, location)
+        target = targets.get(location)
         if target is None:
             out.append(None)
             continue
-        quantity = available(sku, location, on_hand, reserved)
-        out.append(
-            build({"sku": sku, "location": location, "target": target, "quantity": quantity})
-        )
+        out.append(fields(sku, location, target, available(sku, location, on_hand, reserved)))
     return out
 
 
 def plan_prices(plan: Any, batch: list[PriceRecord]) -> list[dict[str, Any] | None]:
-    """As ``push_prices.claim`` does: the channel price, then its record through the rules."""
+    """As ``push_prices.claim`` does: the channel price, then its native fields."""
     out: list[dict[str, Any] | None] = []
-    build = plan.builder(CONNECTION, "price")
+    fields = plan.price_fields(CONNECTION)
+    channel_price = plan.prices.channel_price
     for sku, prices in batch:
-        computed = plan.channel_price(CONNECTION, sku, prices)
-        out.append(None if computed is None else build(computed.as_record()))
+        computed = channel_price(CONNECTION, sku, prices)
+        out.append(None if computed is None else fields(computed))
     return out
 
 

@@ -93,6 +93,9 @@ class StockWrite(Record):
     quantity: Dec
     previous: Dec | None = None
     """What Brique believes the platform holds now, for compare-and-set; None if unknown."""
+    fields: dict[str, Any] = Field(default_factory=dict)
+    """Native fields from the mapping's outbound stock rules, for connectors whose payload
+    is mapped (e.g. a generic REST shop); empty when the mapping declares none."""
 
 
 class PriceWrite(Record):

@@ -284,3 +284,32 @@ def test_prices_arrive_from_a_connector_too(world) -> None:
     assert push_prices.refresh_if_mapping_changed(rt) == ["webshop"]
     assert push_prices.refresh_if_mapping_changed(rt) == []
     assert len(shop.price_calls) == calls
+
+
+def test_stock_outbound_rules_reach_the_connector_and_bad_data_is_a_dead_letter(
+    tmp_path: Path, database_url: str
+) -> None:
+    text = MAPPING.replace(
+        "connections:\n  webshop:\n",
+        "connections:\n  webshop:\n"
+        "    stock:\n"
+        "      outbound:\n"
+        "        fields:\n"
+        "          inventoryItemId: {from: sku, apply: [{prefix: 'gid://shopify/Item/'}]}\n"
+        "          available: {from: quantity, apply: [integer]}\n",
+    )
+    rt, _pos, shop, _ = make_world(tmp_path, database_url, text)
+    try:
+        count_stock(rt, "TSHIRT-RED-M", "PARIS-01", "5")
+        write = shop.calls[-1].items[0]
+        assert write.fields == {
+            "inventoryItemId": "gid://shopify/Item/TSHIRT-RED-M",
+            "available": 4,
+        }
+        # 2.5 units cannot be an integer: that item is a dead letter, the others go on.
+        count_stock(rt, "COFFEE", "PARIS-01", "3.5")
+        with rt.sessions() as s:
+            dl = s.scalars(select(DeadLetter).where(DeadLetter.record == "COFFEE@PARIS-01")).one()
+        assert "field 'available'" in dl.error and "not a whole number" in dl.error
+    finally:
+        rt.close()

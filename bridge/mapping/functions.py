@@ -647,6 +647,7 @@ def _f_integer(a: Args, ctx: BindContext) -> Step:
             raise DataError(f"integer: not a whole number: {value!r}")
         return int(number)
 
+    integer.decimal_fast = ("{v} == {v}.to_integral_value()", "int({v})")  # type: ignore[attr-defined]
     return integer
 
 
@@ -654,14 +655,15 @@ def _f_integer(a: Args, ctx: BindContext) -> Step:
 def _f_string(a: Args, ctx: BindContext) -> Step:
     """Write a value as text: decimals without exponent (1E+1 is "10"), dates in ISO 8601."""
 
-    def string(value: Any, record: Any) -> Any:
+    def string(value: Any, record: Any, decimal: type = Decimal) -> Any:
         cls = value.__class__
-        if cls is Decimal and value.is_finite():
+        if cls is decimal and value.is_finite():
             return format(value, "f")  # the common case first: an amount
         if cls is str or value is None:
             return value
         return _text(value, "string")
 
+    string.decimal_fast = ("True", "format({v}, 'f')")  # type: ignore[attr-defined]
     return string
 
 
@@ -766,20 +768,22 @@ def _f_price_ending(a: Args, ctx: BindContext) -> Step:
         )
     direction = a["direction"]
 
-    def price_ending(value: Any, record: Any) -> Any:
-        if value is None:
-            return None
-        if value.__class__ is not Decimal or not value.is_finite():
+    def price_ending(
+        value: Any, record: Any, decimal: type = Decimal, floor: str = ROUND_FLOOR, one=_ONE
+    ) -> Any:
+        if value.__class__ is not decimal or not value.is_finite():
+            if value is None:
+                return None
             value = _decimal(value, "price_ending")
         if value <= 0:
             return value
         try:
-            below = (value - ending).to_integral_value(ROUND_FLOOR) + ending
+            below = (value - ending).to_integral_value(floor) + ending
         except ArithmeticError:
             raise DataError(f"price_ending: {value} is too large") from None
         if below == value:
             return below
-        above = below + _ONE
+        above = below + one
         if direction == "up":
             return above
         if below <= 0:  # below the first ending: going down would make it free or negative
@@ -829,10 +833,10 @@ def _f_tax_in(a: Args, ctx: BindContext) -> Step:
     """
     factor, q, rounding = _tax_setup(a, ctx, "tax_in")
 
-    def tax_in(value: Any, record: Any) -> Any:
-        if value is None:
-            return None
-        if value.__class__ is not Decimal or not value.is_finite():
+    def tax_in(value: Any, record: Any, decimal: type = Decimal) -> Any:
+        if value.__class__ is not decimal or not value.is_finite():
+            if value is None:
+                return None
             value = _decimal(value, "tax_in")
         try:
             result = (value * factor).quantize(q, rounding)
@@ -851,10 +855,10 @@ def _f_tax_out(a: Args, ctx: BindContext) -> Step:
     """
     factor, q, rounding = _tax_setup(a, ctx, "tax_out")
 
-    def tax_out(value: Any, record: Any) -> Any:
-        if value is None:
-            return None
-        if value.__class__ is not Decimal or not value.is_finite():
+    def tax_out(value: Any, record: Any, decimal: type = Decimal) -> Any:
+        if value.__class__ is not decimal or not value.is_finite():
+            if value is None:
+                return None
             value = _decimal(value, "tax_out")
         try:
             result = (value / factor).quantize(q, rounding)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.errors import ConfigError, DataError
+from bridge.mapping.codegen import Shape
 from bridge.mapping.functions import BindContext, bind
 from bridge.mapping.pricing import ChannelPrice, ChannelRules, PriceBook
 from bridge.mapping.rules import CompileProblem, Loc, RecordMapper, RuleCompiler
@@ -20,6 +21,29 @@ from bridge.mapping.tables import load_table
 from bridge.yamlio import LocatedError
 
 DIRECTIONS = ("inbound", "outbound")
+
+SHAPES = {
+    # A channel price (``ChannelPrice``) as its outbound rules read it.
+    "price": Shape(
+        params=("cp",),
+        paths={
+            ("sku",): "cp[0]",
+            ("price", "amount"): "cp[1]",
+            ("price", "currency"): "cp[3]",
+            ("compare_at", "amount"): "cp[2]",
+            ("compare_at", "currency"): "(cp[3] if cp[2] is not None else None)",
+            ("tax_included",): "cp[4]",
+            ("price_list",): "cp[5]",
+        },
+        record="cp.as_record()",
+    ),
+    # One stock item a shop is told: SKU, Brique location, platform location, quantity.
+    "stock": Shape(
+        params=("sku", "location", "target", "quantity"),
+        paths={(name,): name for name in ("sku", "location", "target", "quantity")},
+        record="{'sku': sku, 'location': location, 'target': target, 'quantity': quantity}",
+    ),
+}
 
 
 class MappingCompileError(ConfigError):
@@ -51,6 +75,7 @@ class MappingPlan:
     tax_codes: dict[str, dict[str, str]] = field(default_factory=dict)
     mappers: dict[tuple[str, str, str], RecordMapper] = field(default_factory=dict)
     """(connection, kind, direction) -> compiled field rules."""
+    _targets: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def compile(
@@ -78,6 +103,15 @@ class MappingPlan:
     def location_out(self, connection: str, code: str) -> str | None:
         """The connection's id for a Brique location or pool, or None if it does not carry it."""
         return self._loc_out.get((connection, code))
+
+    def targets(self, connection: str) -> Mapping[str, str]:
+        """Brique location or pool -> ``connection``'s id for it: ``location_out`` for a
+        whole batch, as one dict."""
+        found = self._targets.get(connection)
+        if found is None:
+            found = {loc: ext for (conn, loc), ext in self._loc_out.items() if conn == connection}
+            self._targets[connection] = found
+        return found
 
     def connections_for_location(self, code: str) -> list[str]:
         return [conn for (conn, loc) in self._loc_out if loc == code]
@@ -125,6 +159,26 @@ class MappingPlan:
         """The native payload with the connection's inbound rules applied (or as is)."""
         mapper = self.mappers.get((connection, kind, "inbound"))
         return payload if mapper is None else mapper.overlay(payload)
+
+    def price_fields(self, connection: str) -> Callable[[ChannelPrice], dict[str, Any]] | None:
+        """``fields(channel_price)``: the native price fields of ``connection``'s outbound
+        rules, or None when it declares none (the connector then sends the price as is)."""
+        mapper = self.mappers.get((connection, "price", "outbound"))
+        if mapper is None:
+            return None
+        return mapper.typed or (lambda cp: mapper.build(cp.as_record()))
+
+    def stock_fields(self, connection: str) -> Callable[..., dict[str, Any]] | None:
+        """``fields(sku, location, target, quantity)``: the native stock fields of
+        ``connection``'s outbound rules, or None when it declares none."""
+        mapper = self.mappers.get((connection, "stock", "outbound"))
+        if mapper is None:
+            return None
+        if mapper.typed is not None:
+            return mapper.typed
+        return lambda sku, location, target, quantity: mapper.build(
+            {"sku": sku, "location": location, "target": target, "quantity": quantity}
+        )
 
     def builder(self, connection: str, kind: str) -> Callable[..., dict[str, Any]] | None:
         """The outbound build function of one connection and kind, to call once per record
@@ -328,8 +382,9 @@ class _Compiler:
                     if rules is None:
                         continue
                     at: Loc = ("connections", conn, kind, direction)
+                    shape = SHAPES.get(kind) if direction == "outbound" else None
                     mappers[(conn, kind, direction)] = compiler.record(
-                        rules, at, f"{conn} {kind} {direction}"
+                        rules, at, f"{conn} {kind} {direction}", shape
                     )
         self.problems.extend(compiler.problems)
         return mappers

@@ -43,6 +43,9 @@ class ChannelPrice(NamedTuple):
         }
 
 
+_new = tuple.__new__
+
+
 @dataclass(frozen=True)
 class ChannelRules:
     """One channel's price rules, composed: each rate's whole step sequence is ready."""
@@ -58,6 +61,32 @@ class ChannelRules:
     rounding, price ending."""
     compare_finish: Mapping[str | None, tuple[Step, ...]]
     """The same without the ending: a compare-at price is only converted and rounded."""
+    finish_one: Mapping[str | None, Callable[[Any], Any]] = field(default_factory=dict)
+    """``finish`` composed into one call per rate."""
+    compare_one: Mapping[str | None, Callable[[Any], Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "finish_one", {r: compose(s) for r, s in self.finish.items()})
+        object.__setattr__(
+            self, "compare_one", {r: compose(s) for r, s in self.compare_finish.items()}
+        )
+
+
+def compose(steps: tuple[Step, ...]) -> Callable[[Any], Any]:
+    """One function applying price steps in order (they never read a record)."""
+    if len(steps) == 1:
+        (only,) = steps
+        return lambda value: only(value, None)
+    if len(steps) == 2:
+        first, second = steps
+        return lambda value: second(first(value, None), None)
+
+    def chain(value: Any) -> Any:
+        for step in steps:
+            value = step(value, None)
+        return value
+
+    return chain
 
 
 @dataclass
@@ -110,23 +139,18 @@ class PriceBook:
         currency = self.currency
         if currency is None:
             raise DataError("prices.currency is not set in the mapping")
-        rate = None
-        if rules.converts:
-            rate = self._rates.get(sku) or self._rate_for(sku)
-        value: Any = prices[used]
-        for step in rules.finish[rate]:
-            value = step(value, None)
+        rate = (self._rates.get(sku) or self._rate_for(sku)) if rules.converts else None
+        value = rules.finish_one[rate](prices[used])
         compare_at = None
         if rules.compare_chain is not None:
             for was_list in rules.compare_chain:
                 if was_list in prices:
-                    was: Any = prices[was_list]
-                    for step in rules.compare_finish[rate]:
-                        was = step(was, None)
+                    was = rules.compare_one[rate](prices[was_list])
                     if was > value:
                         compare_at = was
                     break
-        return ChannelPrice(sku, value, compare_at, currency, rules.tax_included, used)
+        # tuple.__new__ directly: NamedTuple's own __new__ is a Python call per record
+        return _new(ChannelPrice, (sku, value, compare_at, currency, rules.tax_included, used))
 
     def _rate_for(self, sku: str) -> str:
         name = self.rate_name(sku)

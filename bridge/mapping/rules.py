@@ -17,8 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 from bridge.errors import DataError
-from bridge.mapping.codegen import Build, generate
-from bridge.mapping.functions import BindContext, bind
+from bridge.mapping.codegen import Build, Shape, generate
+from bridge.mapping.functions import BindContext, bind, library
 from bridge.mapping.paths import Getter, PathError, compile_path
 from bridge.mapping.rulespec import FieldRule, LineRules, RecordRules
 from bridge.yamlio import LocatedError
@@ -37,6 +37,8 @@ class CompiledField:
     get: Getter
     steps: tuple[Step, ...]
     create_only: bool
+    reads_record: bool = False
+    """A step reads the whole record (``concat``), not only the field's value."""
 
     def evaluate(self, record: Any) -> Any:
         value = self.get(record)
@@ -74,6 +76,8 @@ class RecordMapper:
     field_names: tuple[str, ...] = field(default=())
     fast: Build | None = field(default=None, compare=False, repr=False)
     """The fields as one generated function (``bridge.mapping.codegen``)."""
+    typed: Callable[..., dict[str, Any]] | None = field(default=None, compare=False, repr=False)
+    """The same, reading the record's parts from arguments instead of a dict (``Shape``)."""
 
     def build(self, record: Any, *, created: bool = False) -> dict[str, Any]:
         """Outbound: the native fields for ``record``; create-only fields unless ``created``."""
@@ -210,6 +214,12 @@ def fingerprint(payload: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def jsonable(payload: Any) -> Any:
+    """A native payload as plain JSON data (Decimals as exact text, dates in ISO 8601), as
+    it is stored in the outbox and sent."""
+    return json.loads(json.dumps(payload, default=_plain))
+
+
 def _plain(value: Any) -> str:
     if isinstance(value, Decimal):
         return format(value, "f")
@@ -225,7 +235,9 @@ class RuleCompiler:
         self.context = context
         self.problems: list[CompileProblem] = []
 
-    def record(self, rules: RecordRules, at: Loc, where: str) -> RecordMapper:
+    def record(
+        self, rules: RecordRules, at: Loc, where: str, shape: Shape | None = None
+    ) -> RecordMapper:
         fields = self._fields(rules.fields, (*at, "fields"))
         lines = []
         for target, spec in rules.lines.items():
@@ -238,7 +250,8 @@ class RuleCompiler:
         )
         if lines:
             return mapper  # child lines keep the loop
-        return replace(mapper, fast=generate(fields, where, mapper.build_slowly))
+        typed = None if shape is None else generate(fields, where, mapper.build_slowly, shape)
+        return replace(mapper, fast=generate(fields, where, mapper.build_slowly), typed=typed)
 
     def _lines(self, spec: LineRules, at: Loc) -> tuple[Getter, Getter, tuple] | None:
         each = self._path(spec.each, (*at, "each"))
@@ -284,9 +297,20 @@ class RuleCompiler:
             getter.constant = True  # type: ignore[attr-defined]  # for generated code
 
         steps = self._steps(rule.apply, (*at, "apply"))
+        functions = library()
+        reads = (
+            any(
+                functions[item if isinstance(item, str) else next(iter(item))].takes_record
+                for item in rule.apply
+            )
+            if steps is not None
+            else False
+        )
         if steps is None or not ok or getter is None:
             return None
-        return CompiledField(name, tuple(name.split(".")), getter, steps, rule.on == "create")
+        return CompiledField(
+            name, tuple(name.split(".")), getter, steps, rule.on == "create", reads
+        )
 
     def _steps(self, items: Sequence[str | dict[str, Any]], at: Loc) -> tuple[Step, ...] | None:
         steps: list[Step] = []

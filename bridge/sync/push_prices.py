@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from bridge.connector import PriceWrite, WriteResult
 from bridge.errors import DataError
 from bridge.mapping.plan import MappingPlan
-from bridge.mapping.rules import fingerprint
+from bridge.mapping.pricing import ChannelPrice
+from bridge.mapping.rules import fingerprint, jsonable
 from bridge.model import Money, PriceEntry
 from bridge.model.base import Record
 from bridge.store.tables import ConnectionState, OutboxRow, PricePublication, PriceRow
@@ -175,8 +176,9 @@ def claim(rt: Runtime, connection: str) -> tuple[int | None, int]:
             for row in s.scalars(select(PriceRow).where(PriceRow.sku.in_([p.sku for p in pubs]))):
                 prices.setdefault(row.sku, {})[row.price_list] = Decimal(row.amount)
             items = []
+            build = plan.price_fields(connection)
             for pub in pubs:
-                item = _item(s, plan, connection, pub, prices.get(pub.sku, {}))
+                item = _item(s, plan, connection, pub, prices.get(pub.sku, {}), build)
                 if item is None:
                     pub.dirty = False
                     unchanged += 1
@@ -193,13 +195,14 @@ def _item(
     connection: str,
     pub: PricePublication,
     prices: dict[str, Decimal],
+    build: Callable[[ChannelPrice], dict[str, Any]] | None,
 ) -> dict[str, Any] | None:
     """The outbox item for one stale SKU, or None when there is nothing new to write."""
     try:
-        computed = plan.channel_price(connection, pub.sku, prices)
+        computed = plan.prices.channel_price(connection, pub.sku, prices)
         if computed is None:
             return None
-        fields = plan.outbound(connection, "price", computed.as_record()) or {}
+        fields = {} if build is None else build(computed)
     except DataError as exc:
         deadletters.record(
             s, connection=connection, stage="prices", error=exc, record=pub.sku,
@@ -218,17 +221,9 @@ def _item(
         "price": format(computed.price, "f"),
         "compare_at": None if computed.compare_at is None else format(computed.compare_at, "f"),
         "currency": computed.currency,
-        "fields": json.loads(json.dumps(fields, default=_text)),
+        "fields": jsonable(fields),
         "fingerprint": print_,
     }
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    raise TypeError(f"cannot send {type(value).__name__} in a price payload")
 
 
 def _outbox(s: Session, plan: MappingPlan, connection: str, items: list[dict[str, Any]]) -> int:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from bridge.connector import StockWrite, WriteResult
 from bridge.errors import DataError
+from bridge.mapping.rules import jsonable
 from bridge.model.base import Record
 from bridge.store.tables import ConnectionState, OutboxRow, StockPublication
 from bridge.sync import deadletters, outbox, publications
@@ -46,15 +47,27 @@ def claim(rt: Runtime, connection: str) -> int | None:
             return None
         pairs = [(p.sku, p.location) for p in pubs]
         stock = publishable(s, plan.stock, pairs)
+        targets = plan.targets(connection)
+        fields = plan.stock_fields(connection)
         items = []
         for pub in pubs:
-            target = plan.location_out(connection, pub.location)
+            target = targets.get(pub.location)
             if target is None:
                 pub.dirty = False
                 continue
             available = stock[(pub.sku, pub.location)]
+            try:
+                mapped = {} if fields is None else fields(pub.sku, pub.location, target, available)
+            except DataError as exc:
+                pub.dirty = False  # a mapping problem: kept as a dead letter, replayable
+                deadletters.record(
+                    s, connection=connection, stage="outbox", error=exc,
+                    record=f"{pub.sku}@{pub.location}",
+                )  # fmt: skip
+                continue
             items.append(
                 {
+                    "fields": jsonable(mapped),
                     "pub": pub.id,
                     "version": pub.version,
                     "sku": pub.sku,
@@ -133,6 +146,7 @@ class StockSink:
                 location=i["target"],
                 quantity=Decimal(i["quantity"]),
                 previous=None if i["previous"] is None else Decimal(i["previous"]),
+                fields=i.get("fields") or {},
             )
             for i in items
         ]
