@@ -313,3 +313,20 @@ def test_stock_outbound_rules_reach_the_connector_and_bad_data_is_a_dead_letter(
         assert "field 'available'" in dl.error and "not a whole number" in dl.error
     finally:
         rt.close()
+
+
+def test_a_sale_and_its_return_in_one_window_write_nothing(world) -> None:
+    rt, pos, shop, dispatcher = world
+    count_stock(rt, "SOCKS", "PARIS-01", "10")
+    writes = len(shop.calls)
+    dispatcher.paused = True  # both tickets land before the coalesced push runs
+    pos.pending = [sale(1, ("SOCKS", "2")), sale(2, ("SOCKS", "-2"))]
+    ingest.poll(rt, "tills", "sales")
+    dispatcher.paused = False
+    dispatcher.drain()
+    assert len(shop.calls) == writes  # the shop already shows 9: nothing to write
+    from bridge.store.tables import StockPublication
+
+    with rt.sessions() as s:
+        pub = s.scalars(select(StockPublication).where(StockPublication.sku == "SOCKS")).one()
+        assert not pub.dirty and pub.claimed_by is None

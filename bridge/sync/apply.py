@@ -258,7 +258,14 @@ def _apply_level(s: Session, plan: MappingPlan, connection: str, body: StockLeve
             StockPublication.location == location,
         )
     )
-    if pub is not None and pub.published_e4 == to_e4(level.on_hand):
+    held = to_e4(level.on_hand)
+    if pub is not None and pub.published_e4 == held:
         return False
     log.info("shop_stock_drift", connection=connection, sku=level.sku, location=location)
+    if pub is not None:
+        # What the shop holds now: the next push compares against it and, if the ledger
+        # says otherwise, writes; an unchanged ledger value is then never skipped wrongly.
+        s.execute(
+            update(StockPublication).where(StockPublication.id == pub.id).values(published_e4=held)
+        )
     return bool(mark_dirty(s, plan, [connection], level.sku, location, f"Drift/{connection}"))

@@ -43,8 +43,13 @@ class Sink(Protocol):
         outbox_id: int,
         items: Sequence[dict[str, Any]],
         result: WriteResult,
-    ) -> None:
-        """Record what was written, refused or found stale, and free the items."""
+    ) -> bool:
+        """Record what was written, refused or found stale, and free the items; True when
+        items must be pushed again (asked for after the commit, never inside it)."""
+        ...
+
+    def requeue(self, rt: Runtime, connection: str) -> None:
+        """Queue another push of this sink for ``connection``."""
         ...
 
     def release(self, s: Session, outbox_id: int, items: Sequence[dict[str, Any]]) -> None:
@@ -132,7 +137,9 @@ def send(rt: Runtime, outbox_id: int) -> str:
         assert att is not None
         att.outcome, att.finished_at = "ok", now
         att.detail = f"written={result.written} failed={len(result.failed)}"
-        sink.settle(rt, s, outbox_id, items, result)
+        again = sink.settle(rt, s, outbox_id, items, result)
+    if again:
+        sink.requeue(rt, connection)
     log.info(
         f"{sink.name}_pushed",
         connection=connection,

@@ -291,7 +291,7 @@ class PriceSink:
         outbox_id: int,
         items: Sequence[dict[str, Any]],
         result: WriteResult,
-    ) -> None:
+    ) -> bool:
         now = datetime.now(UTC)
         connection = s.get(OutboxRow, outbox_id).connection  # type: ignore[union-attr]
         for item in items:
@@ -318,6 +318,10 @@ class PriceSink:
                     ),
                     published_at=now,
                 )
+        return False  # prices have no compare-and-set: nothing comes back stale
+
+    def requeue(self, rt: Runtime, connection: str) -> None:
+        rt.dispatcher.push_prices(connection)
 
     def release(self, s: Session, outbox_id: int, items: Sequence[dict[str, Any]]) -> None:
         for item in items:

@@ -56,6 +56,9 @@ def claim(rt: Runtime, connection: str) -> int | None:
                 pub.dirty = False
                 continue
             available = stock[(pub.sku, pub.location)]
+            if pub.published_e4 is not None and pub.published_e4 == to_e4(available):
+                pub.dirty = False  # e.g. a sale and its return in one window: nothing to write
+                continue
             try:
                 mapped = {} if fields is None else fields(pub.sku, pub.location, target, available)
             except DataError as exc:
@@ -158,7 +161,7 @@ class StockSink:
         outbox_id: int,
         items: Sequence[dict[str, Any]],
         result: WriteResult,
-    ) -> None:
+    ) -> bool:
         now = datetime.now(UTC)
         connection = s.get(OutboxRow, outbox_id).connection  # type: ignore[union-attr]
         for item in items:
@@ -197,8 +200,10 @@ class StockSink:
                     published_e4=to_e4(Decimal(item["quantity"])),
                     published_at=now,
                 )
-        if result.stale:
-            rt.dispatcher.push_stock(connection)
+        return bool(result.stale)
+
+    def requeue(self, rt: Runtime, connection: str) -> None:
+        rt.dispatcher.push_stock(connection)
 
     def release(self, s: Session, outbox_id: int, items: Sequence[dict[str, Any]]) -> None:
         for item in items:

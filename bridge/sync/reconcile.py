@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bridge.store.tables import StockPublication
 from bridge.sync.apply import mark_dirty
-from bridge.sync.ledger import publishable
+from bridge.sync.ledger import publishable, to_e4
 from bridge.sync.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -50,6 +50,15 @@ def reconcile_stock(rt: Runtime, connection: str, chunk: int = 250) -> Reconcile
                 seen = remote.get((sku, target))
                 if seen is None or seen != stock[(sku, loc)]:
                     result.drifted += 1
+                    s.execute(  # what the shop holds: the push compares against it
+                        update(StockPublication)
+                        .where(
+                            StockPublication.connection == connection,
+                            StockPublication.sku == sku,
+                            StockPublication.location == loc,
+                        )
+                        .values(published_e4=None if seen is None else to_e4(seen))
+                    )
                     mark_dirty(s, plan, [connection], sku, loc, f"Reconciliation/{connection}")
     if result.drifted:
         log.warning("stock_drift", connection=connection, **result.__dict__)
