@@ -24,6 +24,7 @@ SUITES: dict[str, str] = {
     "webhooks": "webhooks: signed, forged, missing signature, replayed delivery",
     "read": "streams: read to the end, no pagination loop, unique keys, resumable cursors",
     "logs": "no configured secret value ever reaches the logs or the console",
+    "mapping": "the default mapping loads; samples decode through it; fields round-trip",
 }
 """Suite name -> what it proves; ``skip_suites`` keys must be among these."""
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 from bridge.testing.base import SUITES
 from bridge.testing.suite_info import InfoSuite
 from bridge.testing.suite_logs import LogsSuite
+from bridge.testing.suite_mapping import MappingSuite
 from bridge.testing.suite_read import ReadSuite
 from bridge.testing.suite_remote import RemoteSuite
 from bridge.testing.suite_webhooks import WebhookSuite
 from bridge.testing.suite_write import WriteSuite
 
 
-class ConnectorContract(InfoSuite, RemoteSuite, WriteSuite, WebhookSuite, ReadSuite, LogsSuite):
+class ConnectorContract(
+    InfoSuite, RemoteSuite, WriteSuite, WebhookSuite, ReadSuite, LogsSuite, MappingSuite
+):
     """Subclass as ``Test<Name>Contract`` and set ``connector_class`` and ``config``."""
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from bridge.connector import (
@@ -59,6 +60,10 @@ class HostileRemote:
         return {"X-Signature": "sig-" + str(len(body))}
 
 
+HOSTILE_MAPPING = Path(__file__).with_name("hostile_mapping.yaml")
+"""Its default mapping: inbound rules that do not undo the outbound ones."""
+
+
 class HostileConnector(Connector):
     info = ConnectorInfo(
         name="hostile",
@@ -95,7 +100,9 @@ class HostileConnector(Connector):
 
     def parse_webhook(self, request: WebhookRequest) -> list[InboundEvent]:
         # fault: a random key, so a redelivery is a new event
-        return [InboundEvent(key=str(uuid.uuid4()), kind="item", payload={"sku": "A"})]
+        return [
+            InboundEvent(key=str(uuid.uuid4()), kind="product", payload={"sku": "A", "code": "A"})
+        ]
 
     def decode(self, event: InboundEvent) -> list[Record]:
         payload: dict[str, Any] = event.payload

@@ -16,12 +16,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 CONTRACT = """
 from bridge.testing import ConnectorContract
-from tests.kit.hostile import TOKEN, HostileConnector, HostileRemote
+from tests.kit.hostile import HOSTILE_MAPPING, TOKEN, HostileConnector, HostileRemote
 
 
 class TestHostileContract(ConnectorContract):
     connector_class = HostileConnector
     config = {"api_token": TOKEN}
+    mapping_file = HOSTILE_MAPPING
     skip_suites = {
         "check": "the hostile connector has no HTTP remote",
         "errors": "the hostile connector has no HTTP remote",
@@ -57,6 +58,11 @@ def run_suite(pytester: pytest.Pytester, selector: str, source: str = CONTRACT) 
         ("test_info_secret_fields", "test_info_secret_fields", "api_token"),
         ("test_info_repr", "test_info_repr", "secret value is printed by repr(config)"),
         ("test_logs_", "test_logs_never_show_secrets", "secret value was written to log records"),
+        (
+            "test_samples_decode",
+            "test_samples_decode_through_the_inbound_rules_and_round_trip",
+            "product sku: 'X-A' went out as code='X-A' and came back as 'X-X-A'",
+        ),
     ],
 )
 def test_kit_catches_the_fault(

@@ -75,7 +75,12 @@ class DropFolder:
         return {"Authorization": f"Bearer {TOKEN}"}
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
 class TestPosLogContract(ConnectorContract):
+    mapping_file = REPO / "mappings" / "defaults" / "poslog-shopify.yaml"
+    mapping_connection = "tills"
     connector_class = PosLogConnector
     config = {"http_token": TOKEN, "default_currency": "EUR"}
     skip_suites = {

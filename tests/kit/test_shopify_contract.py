@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import responses
@@ -122,7 +123,12 @@ class ShopHarness:
             yield self
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
 class TestShopifyContract(ConnectorContract):
+    mapping_file = REPO / "mappings" / "defaults" / "poslog-shopify.yaml"
+    mapping_connection = "webshop"
     connector_class = ShopifyConnector
     config = {"shop_url": SHOP_URL, "access_token": TOKEN, "webhook_secret": WEBHOOK_SECRET}
     stock_location = LOC_A
