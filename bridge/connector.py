@@ -52,6 +52,9 @@ class ConnectorInfo:
     description: str = ""
     batch_limits: Mapping[str, int] = field(default_factory=dict)
     """Largest batch each sink accepts in one call, e.g. ``{"stock": 250}``."""
+    document_suffixes: tuple[str, ...] = ()
+    """File suffixes ``parse_document`` reads (``(".xml",)``): tools such as the mapping
+    preview hand such files to the connector."""
 
 
 @dataclass(frozen=True)

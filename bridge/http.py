@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import requests
@@ -113,12 +114,32 @@ def build_session(user_agent: str = "brique") -> requests.Session:
     return session
 
 
+_pause: Callable[[float], None] = time.sleep
+
+
+def _sleep(seconds: float) -> None:
+    _pause(seconds)
+
+
+@contextmanager
+def without_backoff() -> Iterator[None]:
+    """Tests only: the short retries still happen, without waiting between them (the
+    contract kit's ``errors`` suite counts attempts, not seconds)."""
+    global _pause
+    saved, _pause = _pause, lambda _seconds: None
+    try:
+        yield
+    finally:
+        _pause = saved
+
+
 _short_retry = retry(
     retry=retry_if_exception(
         lambda e: isinstance(e, TransientError) and not isinstance(e, RateLimited)
     ),
     stop=stop_after_attempt(3),
     wait=wait_exponential_jitter(multiplier=0.2, max=2.0),
+    sleep=_sleep,
     reraise=True,
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
+from typing import Any
 
 from bridge.connector import Connector, ConnectorInfo
 from bridge.errors import ConfigError
@@ -62,3 +63,14 @@ def get(name: str) -> Registered:
         raise ConfigError(
             f"no connector named {name!r} is installed (installed: {known})"
         ) from None
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """The README's table of connectors, from ``brique connectors list --json`` rows, so
+    the documentation is generated from what is installed and cannot drift."""
+    lines = ["| name | kind | capabilities | what it does |", "|---|---|---|---|"]
+    for row in rows:
+        caps = ", ".join(row["capabilities"])
+        text = str(row.get("description") or "").replace("|", "\\|")
+        lines.append(f"| `{row['name']}` | {row['kind']} | {caps} | {text} |")
+    return "\n".join(lines) + "\n"

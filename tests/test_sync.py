@@ -422,3 +422,20 @@ def test_push_leaves_a_write_in_flight_elsewhere_alone(world) -> None:
     rt.settings.stale_seconds = 0  # ...until that attempt is older than stale_seconds
     assert push_stock.push(rt, "webshop") == [outbox_id]
     assert len(shop.calls) == 1
+
+
+@pytest.mark.parametrize("payload", ["x" * 300 + "/y", "store,ticket\n1,2\n", "a\0b"])
+def test_an_ingest_dead_letter_holding_content_is_not_taken_for_a_file(world, payload) -> None:
+    """A rejected ticket's rows (long, multi-line, odd bytes) cannot be replayed as a file:
+    the replay says so instead of crashing on the file system."""
+    from bridge.errors import ConfigError
+
+    rt, *_ = world
+    with rt.transaction() as s:
+        dl = deadletters.record(
+            s, connection="tills", stage="ingest", error="bad row", payload=payload
+        )
+        s.flush()
+        dl_id = dl.id
+    with pytest.raises(ConfigError, match="cannot be replayed automatically"):
+        deadletters.replay(rt, dl_id)

@@ -239,11 +239,19 @@ def db_upgrade(config: ConfigOpt = None) -> None:
 
 
 @connectors_app.command("list")
-def connectors_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def connectors_list(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="The README's table of connectors.")
+    ] = False,
+) -> None:
     """Show installed connectors: name, kind, capabilities, version, package."""
     rows = [r.as_dict() for _, r in sorted(registry.discover().items())]
     if as_json:
         print(json.dumps(rows, indent=2))
+        return
+    if markdown:
+        print(registry.markdown_table(rows), end="")
         return
     table = Table("name", "kind", "capabilities", "version", "package")
     for r in rows:
@@ -743,6 +751,39 @@ def sandbox_shopify(
     from connectors.shopify.sandbox import serve
 
     serve(host=host, port=port, seed_path=seed, access_token=access_token)
+
+
+@app.command("new-connector")
+def new_connector(
+    name: Annotated[str, typer.Argument(help="Connector name: a lowercase identifier (mytill).")],
+    kind: Annotated[
+        str, typer.Option("--kind", help="pos (reads sales) or shop (stock out, orders in).")
+    ],
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Folder in which to create brique-NAME/.")
+    ] = Path(),
+) -> None:
+    """Scaffold brique-NAME/, a connector plugin package that passes the contract kit as made.
+
+    Exits 2 if NAME is not a lowercase identifier or is an installed connector's, if the
+    kind is neither pos nor shop, or if the folder exists. Writes nothing then.
+    """
+    from bridge.scaffold import ScaffoldError, scaffold
+
+    try:
+        target, files = scaffold(name, kind, directory)
+    except ScaffoldError as exc:
+        _error(str(exc))
+        raise typer.Exit(2) from None
+    _print_plain(f"created {target}/ ({kind} connector {name!r}):")
+    for file in files:
+        _print_plain(f"  {file}")
+    _print_plain(
+        f"next:\n  cd {target}\n  pip install -e '.[test]'\n"
+        "  pytest                     # the contract kit: passes as generated\n"
+        f"  brique connectors list     # lists {name}\n"
+        '  grep -rn "TODO(integrator)" .   # what to adapt to the real API'
+    )
 
 
 if __name__ == "__main__":

@@ -11,8 +11,9 @@ Three kinds of input:
   workers do; a sale becomes stock movements published to the shops' locations, shown as
   deltas (absolute quantities need the ledger);
 - a price list, ``*.csv`` with columns ``sku,price[,list][,currency]`` (as ``brique prices
-  import``): each row's channel price and the native fields of each shop's price rules,
-  computed from that row's list alone (the referential's other lists are not read);
+  import``), unless the connector itself reads CSV documents: each row's channel price and
+  the native fields of each shop's price rules, computed from that row's list alone (the
+  referential's other lists are not read);
 - a native payload, ``*.json`` (one object or a list of them) of a given kind (``sale`` by
   default), as a connector stores it in the inbox.
 
@@ -123,8 +124,11 @@ def preview(
     settings.connection(connection)
     shops = shop_connections(settings)
     source = str(path)
+    from bridge import registry
+
     suffix = path.suffix.lower()
-    if suffix == ".csv":
+    info = (connector or registry.get(settings.connection(connection).connector)).info
+    if suffix == ".csv" and suffix not in info.document_suffixes:
         records = _price_file(plan, shops, path)
     elif connector is None:
         connector = build_connector(settings, connection)

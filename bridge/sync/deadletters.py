@@ -29,10 +29,10 @@ def record(
         connection=connection,
         stage=stage,
         ref_id=ref_id,
-        record=record,
-        error=str(error),
+        record=_storable(record),
+        error=_storable(str(error)),
         actor=actor,
-        payload=payload,
+        payload=_storable(payload),
     )
     session.add(row)
     return row
@@ -83,7 +83,7 @@ def replay(rt: Runtime, dead_letter_id: int) -> Replayed:
             )
             follow_up = ("prices", dl.connection, 0)
             what = f"the price of {dl.record} will be computed and pushed again"
-        elif dl.stage == "ingest" and dl.payload and Path(dl.payload).exists():
+        elif dl.stage == "ingest" and _is_file(dl.payload):
             what = _requeue_file(rt, dl.connection, Path(dl.payload))
         else:
             raise ConfigError(f"dead letter #{dl.id} ({dl.stage}) cannot be replayed automatically")
@@ -121,3 +121,20 @@ def _requeue_file(rt: Runtime, connection: str, path: Path) -> str:
     target = Path(folder) / path.name
     path.rename(target)
     return f"{path.name} moved back to {folder}"
+
+
+def _storable(text: str | None) -> str | None:
+    """Text every database keeps: PostgreSQL refuses NUL bytes, and a dead letter must never
+    be lost because of the bytes that made it one."""
+    return None if text is None else text.replace("\0", "\\x00")
+
+
+def _is_file(payload: str | None) -> bool:
+    """Whether an ingest dead letter's payload names a file (rejected documents) rather than
+    holding the rejected content itself (e.g. one ticket's CSV rows)."""
+    if not payload or "\n" in payload or "\0" in payload or len(payload) > 4096:
+        return False
+    try:
+        return Path(payload).is_file()
+    except (OSError, ValueError):  # a name too long for the file system, and the like
+        return False

@@ -63,18 +63,27 @@ def levels(
 
 
 def publishable(
-    session: Session, policy: StockPolicy, pairs: Iterable[tuple[str, str]]
+    session: Session,
+    policy: StockPolicy,
+    pairs: Iterable[tuple[str, str]],
+    *,
+    rules: bool = True,
 ) -> dict[tuple[str, str], Decimal]:
     """What a shop may sell for each (sku, location or pool), after the mapping's stock rules.
 
-    A pool's members are read in the same query as the real locations.
+    With ``rules=False`` (a POS told its own stock) it is on hand less reservations: safety
+    buffers and minimums protect web sales, not the counter. A pool's members are read in
+    the same query as the real locations.
     """
     wanted = list(dict.fromkeys(pairs))
     expanded = {(sku, m) for sku, loc in wanted for m in policy.members(loc)}
     stock = levels(session, expanded)
     result = {}
     for sku, loc in wanted:
-        if loc in policy.pools:
+        if not rules:
+            members = [stock[(sku, m)] for m in policy.members(loc)]
+            result[(sku, loc)] = sum((lv.on_hand - lv.reserved for lv in members), Decimal(0))
+        elif loc in policy.pools:
             parts = {
                 m: (stock[(sku, m)].on_hand, stock[(sku, m)].reserved) for m in policy.members(loc)
             }

@@ -46,7 +46,8 @@ def claim(rt: Runtime, connection: str) -> int | None:
         if not pubs:
             return None
         pairs = [(p.sku, p.location) for p in pubs]
-        stock = publishable(s, plan.stock, pairs)
+        shop = rt.connector(connection).info.kind == "shop"
+        stock = publishable(s, plan.stock, pairs, rules=shop)
         targets = plan.targets(connection)
         fields = plan.stock_fields(connection)
         items = []

@@ -42,7 +42,7 @@ def reconcile_stock(rt: Runtime, connection: str, chunk: int = 250) -> Reconcile
         targets = {(sku, loc): plan.location_out(connection, loc) for sku, loc in part}
         remote = connector.read_stock([(sku, t) for (sku, _), t in targets.items() if t])
         with rt.transaction() as s:
-            stock = publishable(s, plan.stock, part)
+            stock = publishable(s, plan.stock, part, rules=connector.info.kind == "shop")
             for (sku, loc), target in targets.items():
                 if target is None:
                     continue

@@ -84,6 +84,7 @@ class PosLogConnector(Connector):
         capabilities=frozenset({Capability.READ_SALES, Capability.FILE_DROP, Capability.HTTP_PUSH}),
         config_model=PosLogConfig,
         description="ARTS/NRF POSLog XML files (NCR, Retalix, Visma, roqqio...) as sales",
+        document_suffixes=(".xml",),
     )
     config: PosLogConfig
 
