@@ -557,3 +557,31 @@ def test_the_readme_table_of_connectors_is_what_is_installed(runner: CliRunner) 
     assert block == result.stdout, (
         "README's connectors table is stale: paste `brique connectors list --markdown`"
     )
+
+
+def test_inspect_reads_a_file_with_a_connections_settings(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """A till's CSV export with its own column names, read as the configured connection."""
+    export = tmp_path / "export.csv"
+    export.write_text("Magasin;Ticket;Article;Qte\n1001;7;0360000000017;2\n")
+    config = tmp_path / "brique.yaml"
+    config.write_text(
+        "connections:\n"
+        "  tills:\n"
+        "    connector: csv\n"
+        "    config:\n"
+        f"      drop_folder: {tmp_path}\n"
+        '      delimiter: ";"\n'
+        "      default_currency: EUR\n"
+        "      columns: {store: Magasin, ticket: Ticket, sku: Article, quantity: Qte}\n"
+    )
+    result = runner.invoke(
+        app, ["inspect", str(export), "--connection", "tills", "--config", str(config)]
+    )
+    assert result.exit_code == 0, result.output
+    (line,) = [json.loads(x) for x in result.stdout.splitlines()]
+    assert line["store"] == "1001"
+    assert [(x["sku"], x["quantity"]) for x in line["lines"]] == [("0360000000017", "2")]
+    both = runner.invoke(app, ["inspect", str(export)])
+    assert both.exit_code == 2 and "either --connector NAME or --connection NAME" in both.stderr

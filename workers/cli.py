@@ -296,18 +296,38 @@ def _sale_summary(sale: Any) -> dict[str, Any]:
 @app.command()
 def inspect(
     file: Path,
-    connector: Annotated[str, typer.Option("--connector", help="Connector that reads FILE.")],
+    connector: Annotated[
+        str | None, typer.Option("--connector", help="Connector that reads FILE (defaults).")
+    ] = None,
+    connection: Annotated[
+        str | None,
+        typer.Option("--connection", help="Read FILE with this connection's settings."),
+    ] = None,
+    config: ConfigOpt = None,
 ) -> None:
-    """Print the canonical records FILE produces, one JSON line each. Writes nothing."""
+    """Print the canonical records FILE produces, one JSON line each. Writes nothing.
+
+    ``--connector`` reads with the connector's defaults; ``--connection`` with a configured
+    connection's settings (e.g. a CSV export's column names).
+    """
     from bridge.model import SaleBody
 
     logs.configure("WARNING")  # stdout carries the records only
+    if (connector is None) == (connection is None):
+        _error("give either --connector NAME or --connection NAME")
+        raise typer.Exit(2)
     try:
-        cls = registry.get(connector).cls
+        if connection is not None:
+            from bridge.mapping.preview import build_connector
+
+            conn = build_connector(_settings(config), connection)
+        else:
+            assert connector is not None
+            cls = registry.get(connector).cls
+            conn = cls.from_settings({}, ConnectorContext(connection=f"inspect:{connector}"))
     except ConfigError as exc:
         _error(str(exc))
         raise typer.Exit(2) from None
-    conn = cls.from_settings({}, ConnectorContext(connection=f"inspect:{connector}"))
     failures = 0
     try:
         with file.open("rb") as fh:
