@@ -6,17 +6,16 @@ rows into tickets (``reader``), stores each ticket as a native payload in the in
 rules have overlaid it, so a till's quirks (padded SKUs, legacy codes, status codes) are
 fixed in the mapping file, without code.
 
-Files are the state, as for POSLog: a file stays in ``processing/`` until its events are in
-the inbox, then moves to ``done/``; a file that cannot be read at all moves to ``rejected/``
-next to a ``.error.txt`` saying why. A rejected ticket is a dead letter; the corrected file
-can be dropped again, the inbox skipping the tickets it already has.
+Files are the state (``bridge.dropfolder``, as for POSLog): a file stays in ``processing/``
+until its events are in the inbox, then moves to ``done/``; a file that cannot be read at all
+moves to ``rejected/`` next to a ``.error.txt`` saying why. A rejected ticket is a dead
+letter; the corrected file can be dropped again, the inbox skipping the tickets it already has.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import tzinfo
-from pathlib import Path
 from typing import BinaryIO, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -31,12 +30,12 @@ from bridge.connector import (
     Page,
     Rejection,
 )
-from bridge.errors import ConfigError, DataError, TransientError
+from bridge.dropfolder import DropFolder
+from bridge.errors import DataError
 from bridge.model import SaleBody
 from bridge.model.base import Record
 from connectors.csvtickets.config import CsvConfig
 from connectors.csvtickets.decode import to_sale
-from connectors.csvtickets.dropfolder import DropFolder, dropped_name
 from connectors.csvtickets.reader import read_document, validation_message
 
 log = structlog.get_logger(__name__)
@@ -64,15 +63,7 @@ class CsvTicketsConnector(Connector):
         self._folder().check()
 
     def _folder(self) -> DropFolder:
-        if self.config.drop_folder is None:
-            raise ConfigError("csv: no drop_folder configured")
-        return DropFolder(
-            self.config.drop_folder,
-            suffixes=self.config.suffixes,
-            stable_seconds=self.config.stable_seconds,
-            claim_timeout=self.config.claim_timeout,
-            name="csv",
-        )
+        return DropFolder.from_settings(self.config, suffixes=self.config.suffixes, name="csv")
 
     def _zone(self) -> tzinfo | None:
         return ZoneInfo(self.config.timezone) if self.config.timezone else None
@@ -116,36 +107,4 @@ class CsvTicketsConnector(Connector):
         if stream != "sales":
             yield from super().read(stream, cursor)
             return
-        folder = self._folder()
-        for claimed in folder.claims():
-            page = self._read_file(folder, claimed)
-            if page is not None:
-                yield page
-
-    def _read_file(self, folder: DropFolder, claimed: Path) -> Page | None:
-        name = dropped_name(claimed)
-        try:
-            size = claimed.stat().st_size
-            if size > self.config.max_bytes:
-                raise DataError(
-                    f"{name}: {size} bytes is larger than max_bytes={self.config.max_bytes}"
-                )
-            with claimed.open("rb") as handle:
-                items = list(self.parse_document(name, handle))
-        except FileNotFoundError:
-            return None  # taken by another worker or removed by an admin meanwhile
-        except DataError as exc:
-            message = str(exc)
-            log.warning("csv.file_rejected", file=name, error=message)
-            return Page(
-                events=[],
-                rejections=[Rejection(source=name, error=message)],
-                on_committed=folder.rejected(claimed, message),
-            )
-        except OSError as exc:
-            raise TransientError(f"csv: cannot read {name}: {exc}") from exc
-        return Page(
-            events=[i for i in items if isinstance(i, InboundEvent)],
-            rejections=[i for i in items if isinstance(i, Rejection)],
-            on_committed=folder.done(claimed),
-        )
+        yield from self._folder().pages(self.parse_document)
