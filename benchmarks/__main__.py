@@ -19,7 +19,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import broker, latency, mapping, poslog_parse
+from benchmarks import broker, latency, mapping, poslog_parse, shopify_push
 from benchmarks.report import LOGS, emit, machine, note, save
 
 BENCHES: dict[str, Callable[[bool], dict[str, Any]]] = {
@@ -27,6 +27,7 @@ BENCHES: dict[str, Callable[[bool], dict[str, Any]]] = {
     "broker": broker.run,
     "latency": latency.run,
     "mapping": mapping.run,
+    "shopify_push": shopify_push.run,
 }
 
 

@@ -1,5 +1,5 @@
 """``make bench`` keeps running: the parse benchmark in its quick form, the mapping benchmark on
-a few records (no timing asserted)."""
+a few records, the Shopify push benchmark on a tiny catalogue (no timing asserted)."""
 
 from __future__ import annotations
 
@@ -55,4 +55,32 @@ def test_mapping_benchmark_paths_agree_and_report_a_ratio(tmp_path: Path) -> Non
     assert result["plan_over_hand"] > 0 and result["plan_records_per_s"] > 0
     assert result["hand_records_per_s"] > 0
     assert result["goal_plan_over_hand"] == 1.5 and isinstance(result["meets_goal"], bool)
+    json.dumps(result)  # it goes into var/bench/report.json as is
+
+
+def test_shopify_push_benchmark_runs_end_to_end_and_reports_its_figures() -> None:
+    """A 200-SKU catalogue against two sandbox subprocesses: Brique's large push and 1%
+    change, the naive script beside them; the report's structure, no timing asserted."""
+    from benchmarks import shopify_push
+
+    result = shopify_push.run(quick=True, skus=200, naive_tail=5)
+    text = result.pop("table")
+    assert "Shopify push: 200 SKUs, 2 changed (1%)" in text and "x fewer calls" in text
+    assert "Shopify large push" in text and "budget used" in text
+    assert (result["skus"], result["changed_skus"]) == (200, 2)
+    assert result["sandbox_bucket"]["maximum"] > 0 and result["sandbox_bucket"]["restore_rate"] > 0
+    large, change, naive = result["large_push"], result["brique_change"], result["naive"]
+    assert large["movements"] == 200 and large["levels_written"] == 200
+    assert change["movements"] == 2 and change["levels_written"] == 2
+    for phase in (large, change):
+        assert phase["import_calls"] == 0 and phase["throttled"] == 0
+        assert 1 <= phase["mutations"] <= phase["calls"] and phase["points_used"] > 0
+        assert 0 < phase["push_budget_share"] <= 1 and phase["seconds"] > 0
+    assert naive["skus"] == 200 and 0 < naive["skus_measured"] <= 200
+    assert naive["calls"] >= naive["skus"] and naive["points_per_call"] > 0
+    assert naive["extrapolated"] == (naive["skus_measured"] < 200)
+    assert change["calls"] < naive["calls"]
+    assert result["naive_over_brique_calls"] > 1 and result["naive_over_brique_seconds"] > 0
+    assert result["zero_throttled"] is True and result["verdict"] == "ok"
+    assert result["client_saw_throttled"] == 0
     json.dumps(result)  # it goes into var/bench/report.json as is

@@ -330,3 +330,23 @@ def test_a_sale_and_its_return_in_one_window_write_nothing(world) -> None:
     with rt.sessions() as s:
         pub = s.scalars(select(StockPublication).where(StockPublication.sku == "SOCKS")).one()
         assert not pub.dirty and pub.claimed_by is None
+
+
+def test_a_recount_with_one_change_at_the_end_is_pushed_at_once(world) -> None:
+    """Batches of unchanged items are cleared and the claim goes on to the next one: the
+    one real change is written in the same push, not left for the sweeper."""
+    from bridge.sync.stock_import import import_counts
+
+    rt, _pos, shop, _ = world
+    skus = [f"SKU-{n:02d}" for n in range(10)]  # the fake shop takes 3 items per call
+    first = rt.settings.data_dir / "first.csv"
+    first.write_text("sku,location,quantity\n" + "".join(f"{s},LYON-02,5\n" for s in skus))
+    import_counts(rt, first)
+    assert all(shop.levels[(s, LYON)] == 5 for s in skus)
+    again = rt.settings.data_dir / "again.csv"  # a recount: the same, but the last SKU
+    rows = [f"{s},LYON-02,{7 if s == skus[-1] else 5}\n" for s in skus]
+    again.write_text("sku,location,quantity\n" + "".join(rows))
+    writes = len(shop.calls)
+    import_counts(rt, again)
+    assert shop.levels[(skus[-1], LYON)] == 7
+    assert len(shop.calls) == writes + 1  # only the change, in one call

@@ -39,76 +39,79 @@ def claim(rt: Runtime, connection: str) -> int | None:
     """Claim up to one batch of dirty items into a new outbox row; None when nothing is stale."""
     plan = rt.mapping.plan
     limit = batch_limit(rt, connection)
-    with rt.transaction() as s:
-        if outbox.stopped(s, connection):
-            return None
-        pubs = publications.claim_stale(s, StockPublication, connection, limit)
-        if not pubs:
-            return None
-        pairs = [(p.sku, p.location) for p in pubs]
-        shop = rt.connector(connection).info.kind == "shop"
-        stock = publishable(s, plan.stock, pairs, rules=shop)
-        targets = plan.targets(connection)
-        fields = plan.stock_fields(connection)
-        items = []
-        for pub in pubs:
-            target = targets.get(pub.location)
-            if target is None:
-                pub.dirty = False
-                continue
-            available = stock[(pub.sku, pub.location)]
-            if pub.published_e4 is not None and pub.published_e4 == to_e4(available):
-                pub.dirty = False  # e.g. a sale and its return in one window: nothing to write
-                continue
-            try:
-                mapped = {} if fields is None else fields(pub.sku, pub.location, target, available)
-            except DataError as exc:
-                pub.dirty = False  # a mapping problem: kept as a dead letter, replayable
-                deadletters.record(
-                    s, connection=connection, stage="outbox", error=exc,
-                    record=f"{pub.sku}@{pub.location}",
-                )  # fmt: skip
-                continue
-            items.append(
-                {
-                    "fields": jsonable(mapped),
-                    "pub": pub.id,
-                    "version": pub.version,
-                    "sku": pub.sku,
-                    "location": pub.location,
-                    "target": target,
-                    "quantity": format(available, "f"),
-                    "previous": None
-                    if pub.published_e4 is None
-                    else format(from_e4(pub.published_e4), "f"),
-                    "source": pub.source_ref,
-                }
+    while True:  # a batch where nothing changed is cleared; look at the next one
+        with rt.transaction() as s:
+            if outbox.stopped(s, connection):
+                return None
+            pubs = publications.claim_stale(s, StockPublication, connection, limit)
+            if not pubs:
+                return None
+            pairs = [(p.sku, p.location) for p in pubs]
+            shop = rt.connector(connection).info.kind == "shop"
+            stock = publishable(s, plan.stock, pairs, rules=shop)
+            targets = plan.targets(connection)
+            fields = plan.stock_fields(connection)
+            items = []
+            for pub in pubs:
+                target = targets.get(pub.location)
+                if target is None:
+                    pub.dirty = False
+                    continue
+                available = stock[(pub.sku, pub.location)]
+                if pub.published_e4 is not None and pub.published_e4 == to_e4(available):
+                    pub.dirty = False  # e.g. a sale and its return in one window: nothing to write
+                    continue
+                try:
+                    mapped = (
+                        {} if fields is None else fields(pub.sku, pub.location, target, available)
+                    )
+                except DataError as exc:
+                    pub.dirty = False  # a mapping problem: kept as a dead letter, replayable
+                    deadletters.record(
+                        s, connection=connection, stage="outbox", error=exc,
+                        record=f"{pub.sku}@{pub.location}",
+                    )  # fmt: skip
+                    continue
+                items.append(
+                    {
+                        "fields": jsonable(mapped),
+                        "pub": pub.id,
+                        "version": pub.version,
+                        "sku": pub.sku,
+                        "location": pub.location,
+                        "target": target,
+                        "quantity": format(available, "f"),
+                        "previous": None
+                        if pub.published_e4 is None
+                        else format(from_e4(pub.published_e4), "f"),
+                        "source": pub.source_ref,
+                    }
+                )
+            if not items:
+                continue  # leaving the block commits the cleared rows
+            body = json.dumps({"items": items}, sort_keys=True)
+            key = f"{connection}:stock:" + hashlib.sha256(body.encode()).hexdigest()[:32]
+            sources = {i["source"] for i in items}
+            out = OutboxRow(
+                connection=connection,
+                sink="stock",
+                idempotency_key=key,
+                payload=body,
+                status="pending",
+                mapping_version=plan.version,
             )
-        if not items:
-            return None
-        body = json.dumps({"items": items}, sort_keys=True)
-        key = f"{connection}:stock:" + hashlib.sha256(body.encode()).hexdigest()[:32]
-        sources = {i["source"] for i in items}
-        out = OutboxRow(
-            connection=connection,
-            sink="stock",
-            idempotency_key=key,
-            payload=body,
-            status="pending",
-            mapping_version=plan.version,
-        )
-        s.add(out)
-        s.flush()
-        # The shop's history links to the ticket when one ticket explains the write; a
-        # coalesced write links to this push, whose payload lists every source.
-        (only,) = sources if len(sources) == 1 else (None,)
-        out.reference = only or f"StockPush/{out.id}"
-        s.execute(
-            update(StockPublication)
-            .where(StockPublication.id.in_([i["pub"] for i in items]))
-            .values(claimed_by=out.id)
-        )
-        return out.id
+            s.add(out)
+            s.flush()
+            # The shop's history links to the ticket when one ticket explains the write; a
+            # coalesced write links to this push, whose payload lists every source.
+            (only,) = sources if len(sources) == 1 else (None,)
+            out.reference = only or f"StockPush/{out.id}"
+            s.execute(
+                update(StockPublication)
+                .where(StockPublication.id.in_([i["pub"] for i in items]))
+                .values(claimed_by=out.id)
+            )
+            return out.id
 
 
 def push(rt: Runtime, connection: str, max_batches: int = 50) -> list[int]:
