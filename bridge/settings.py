@@ -14,7 +14,7 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from bridge.errors import ConfigError
@@ -85,6 +85,9 @@ class WebSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = 5 * 1024 * 1024
+    export_token: SecretStr | None = None
+    """Bearer token for data exports (``GET /journal/export``): they hold customer emails
+    and cards, so they are off until one is set, e.g. ``export_token: ${BRIQUE_EXPORT_TOKEN}``."""
 
 
 class Settings(BaseModel):

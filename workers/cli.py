@@ -32,6 +32,7 @@ sandbox_app = typer.Typer(help="Local TEST DOUBLES of remote platforms, for demo
 stock_app = typer.Typer(help="Stock ledger.")
 prices_app = typer.Typer(help="Price referential.")
 mapping_app = typer.Typer(help="Mapping files.")
+journal_app = typer.Typer(help="The sales journal: exports for a data mart.")
 app.add_typer(db_app, name="db")
 app.add_typer(connectors_app, name="connectors")
 app.add_typer(dead_app, name="deadletters")
@@ -39,6 +40,7 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(stock_app, name="stock")
 app.add_typer(prices_app, name="prices")
 app.add_typer(mapping_app, name="mapping")
+app.add_typer(journal_app, name="journal")
 
 ConfigOpt = Annotated[
     Path | None,
@@ -803,6 +805,84 @@ def new_connector(
         "  pytest                     # the contract kit: passes as generated\n"
         f"  brique connectors list     # lists {name}\n"
         '  grep -rn "TODO(integrator)" .   # what to adapt to the real API'
+    )
+
+
+@journal_app.command("export")
+def journal_export(
+    start: Annotated[
+        str,
+        typer.Option("--from", help="First day (2026-11-01) or instant (ISO 8601), included."),
+    ],
+    end: Annotated[
+        str, typer.Option("--to", help="Day (2026-12-01) or instant (ISO 8601), excluded.")
+    ],
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="File to write, or - for stdout (CSV only).")
+    ],
+    store: Annotated[
+        str | None, typer.Option("--store", help="Brique location code (PARIS-01).")
+    ] = None,
+    channel: Annotated[str | None, typer.Option("--channel", help="store or web.")] = None,
+    connection: Annotated[
+        str | None, typer.Option("--connection", help="Only this connection's sales.")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    tz: Annotated[
+        str,
+        typer.Option("--tz", help="Time zone of dates without offset (Europe/Paris)."),
+    ] = "UTC",
+    config: ConfigOpt = None,
+) -> None:
+    """Export the sales journal, one row per sale line, for [--from, --to).
+
+    Every channel, returns and cancelled tickets included (with their status). A ticket
+    without occurred_at is placed at the time Brique recorded it (occurred_at_source).
+    Exits 2 on a bad date, filter or format, 1 if the export fails; a summary goes to stderr.
+    """
+    from bridge.journal import export
+
+    try:
+        query = export.make_query(
+            start, end, store=store, channel=channel, connection=connection, tz=tz
+        )
+        if fmt not in export.FORMATS:
+            raise ValueError(f"--format must be one of {', '.join(export.FORMATS)}, not {fmt!r}")
+        if fmt == "parquet" and output == "-":
+            raise ValueError("Parquet needs a file: give --output FILE")
+    except ValueError as exc:
+        _error(str(exc))
+        raise typer.Exit(2) from None
+    rt = _runtime(config, strict_mapping=False)
+    try:
+        if output == "-":
+            summary = export.Summary()
+            # Bytes, so the CSV's CRLF and UTF-8 reach the pipe whatever the platform and locale.
+            sys.stdout.flush()
+            for chunk in export.csv_chunks(export.records(rt.sessions, query, summary)):
+                sys.stdout.buffer.write(chunk.encode("utf-8"))
+            sys.stdout.buffer.flush()
+        else:
+            summary = export.export_to_path(rt.sessions, query, Path(output), fmt)
+    except ConfigError as exc:
+        _error(f"configuration error\n{exc}")
+        raise typer.Exit(2) from None
+    except (BriqueError, OSError) as exc:
+        _error(str(exc))
+        raise typer.Exit(1) from None
+    finally:
+        rt.close()
+    placed = (
+        f", {summary.from_recorded_at} placed at recorded_at (no occurred_at)"
+        if summary.from_recorded_at
+        else ""
+    )
+    where = "stdout" if output == "-" else output
+    err.print(
+        f"journal: {summary.tickets} ticket(s), {summary.lines} line(s){placed} -> {where}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
     )
 
 

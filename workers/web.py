@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+import hmac
+from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
 from kombu import Connection
 from starlette.concurrency import run_in_threadpool
 
@@ -104,6 +105,58 @@ def create_app(rt: Runtime, broker_check: Any = None) -> FastAPI:
                 report["status"] = "degraded"
         code = 200 if report["database"]["status"] == "ok" else 503
         return JSONResponse(report, status_code=code)
+
+    @app.get(
+        "/journal/export",
+        summary="Export the sales journal as CSV (one row per sale line)",
+        description=(
+            "Every sale and return of every channel in [from, to), in the canonical model, "
+            "one CSV row per sale line (a ticket without lines gets one row), streamed. "
+            "Cancelled and voided tickets are kept with their status. Amounts and "
+            "quantities are exact decimal text; occurred_at is ISO 8601 UTC, and a ticket "
+            "without one is placed at the time Brique recorded it (occurred_at_source). "
+            "`from`/`to` are dates (midnight in `tz`) or ISO 8601 date-times. Requires "
+            "`Authorization: Bearer <web.export_token>`; off when no token is set."
+        ),
+        response_class=StreamingResponse,
+        responses={
+            200: {"content": {"text/csv": {}}, "description": "The CSV, header first."},
+            401: {"description": "Missing or wrong bearer token."},
+            403: {"description": "Export not enabled (no web.export_token in the settings)."},
+            422: {"description": "A bad date, time zone or filter."},
+        },
+    )
+    def journal_export(
+        request: Request,
+        start: Annotated[str, Query(alias="from", description="First day or instant, included.")],
+        end: Annotated[str, Query(alias="to", description="Day or instant, excluded.")],
+        store: Annotated[str | None, Query(description="Brique location code.")] = None,
+        channel: Annotated[Literal["store", "web"] | None, Query()] = None,
+        connection: Annotated[str | None, Query(description="One connection only.")] = None,
+        tz: Annotated[str, Query(description="Zone of dates without offset.")] = "UTC",
+        format: Annotated[Literal["csv"], Query(description="Only csv over HTTP.")] = "csv",
+    ) -> StreamingResponse:
+        from bridge.journal import export
+
+        secret = rt.settings.web.export_token
+        token = secret.get_secret_value() if secret is not None else ""
+        if not token:
+            raise HTTPException(403, "journal export is off: set web.export_token in the settings")
+        given = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(given, f"Bearer {token}".encode()):
+            raise HTTPException(401, "bearer token refused")
+        try:
+            query = export.make_query(
+                start, end, store=store, channel=channel, connection=connection, tz=tz
+            )
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        name = f"journal-{start}-{end}.csv".replace(":", "")
+        return StreamingResponse(
+            export.csv_chunks(export.records(rt.sessions, query)),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
 
     return app
 

@@ -274,3 +274,97 @@ class PricePublication(Base):
     """The native fields last written, as JSON (what the shop shows)."""
     published_at: Mapped[datetime | None] = mapped_column(Stamp)
     source_ref: Mapped[str | None] = mapped_column(String(400))
+
+
+# --- customer identity (RCU): golden records, observed records, keys, merge journal, reviews --
+
+
+class Customer(Base):
+    """A golden record: one person. A merged one keeps its row, pointing at its winner."""
+
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    """NULL while active; the winner's id after a merge (cleared again by an undo)."""
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+
+class CustomerRecord(Base):
+    """A customer as one channel knows it, with its normalised keys and the raw record."""
+
+    __tablename__ = "customer_records"
+    __table_args__ = (
+        UniqueConstraint("source", "source_id", name="uq_customer_records_source"),
+        Index("ix_customer_records_weak", "name_key", "postcode_key"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source: Mapped[str] = mapped_column(String(100))
+    source_id: Mapped[str] = mapped_column(String(255))
+    golden_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    loyalty_card: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    first_name: Mapped[str | None] = mapped_column(String(255))
+    last_name: Mapped[str | None] = mapped_column(String(255))
+    postcode: Mapped[str | None] = mapped_column(String(40))
+    country: Mapped[str | None] = mapped_column(String(2))
+    name_key: Mapped[str | None] = mapped_column(String(512))
+    """Folded "first last" for weak matching only; never a merge key."""
+    postcode_key: Mapped[str | None] = mapped_column(String(40))
+    raw: Mapped[str] = mapped_column(Text)
+    """The observed record as JSON."""
+    content_hash: Mapped[str] = mapped_column(String(64))
+    notes: Mapped[str | None] = mapped_column(Text)
+    """JSON list: why a key was dropped (an invalid e-mail or phone)."""
+    observed_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+
+class CustomerKey(Base):
+    """A strong identity key (loyalty, email, phone, channel): one key, one golden record."""
+
+    __tablename__ = "customer_keys"
+    __table_args__ = (UniqueConstraint("kind", "value", name="uq_customer_keys_key"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(String(400))
+    golden_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("customer_records.id"))
+    """The observed record that first brought this key."""
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+
+class CustomerMerge(Base):
+    """The merge journal: what moved from the loser to the winner, so it can be undone."""
+
+    __tablename__ = "customer_merges"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    winner_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    loser_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    moved: Mapped[str] = mapped_column(Text)
+    """JSON: the record ids and key ids moved, and both golden records' prior stamps."""
+    reason: Mapped[str] = mapped_column(Text)
+    review_id: Mapped[int | None] = mapped_column(BigInteger)
+    """The review whose acceptance made this merge (reopened by an undo)."""
+    at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(Stamp)
+
+
+class CustomerReview(Base):
+    """A weak match (same name and postcode, no strong key shared) waiting for a human."""
+
+    __tablename__ = "customer_reviews"
+    __table_args__ = (
+        UniqueConstraint("record_id", "candidate_id", name="uq_customer_reviews_pair"),
+        Index("ix_customer_reviews_status", "status"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("customer_records.id"))
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    reason: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    """open -> merged | rejected."""
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(Stamp)
