@@ -33,6 +33,7 @@ stock_app = typer.Typer(help="Stock ledger.")
 prices_app = typer.Typer(help="Price referential.")
 mapping_app = typer.Typer(help="Mapping files.")
 journal_app = typer.Typer(help="The sales journal: exports for a data mart.")
+customers_app = typer.Typer(help="Customer identity: golden records, reviews, merges, undo.")
 app.add_typer(db_app, name="db")
 app.add_typer(connectors_app, name="connectors")
 app.add_typer(dead_app, name="deadletters")
@@ -41,6 +42,7 @@ app.add_typer(stock_app, name="stock")
 app.add_typer(prices_app, name="prices")
 app.add_typer(mapping_app, name="mapping")
 app.add_typer(journal_app, name="journal")
+app.add_typer(customers_app, name="customers")
 
 ConfigOpt = Annotated[
     Path | None,
@@ -884,6 +886,184 @@ def journal_export(
         highlight=False,
         soft_wrap=True,
     )
+
+
+# --- customers --------------------------------------------------------------------------------
+# Exit codes: 2 for an id that does not exist or a bad option, 1 for a request the current
+# state refuses (an undo a later merge depends on, a review already resolved), with the reason.
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def _customers_rt(config: Path | None):
+    return _runtime(config, strict_mapping=False)
+
+
+def _identity_call(rt: Any, write: bool, fn: Any, *args: Any, **kw: Any) -> Any:
+    """Run ``fn(session, ...)`` in a transaction (or a read session) and map its errors."""
+    from bridge.customers import IdentityError
+    from bridge.customers.views import NotFound
+
+    try:
+        if write:
+            with rt.transaction() as s:
+                return fn(s, *args, **kw)
+        with rt.sessions() as s:
+            return fn(s, *args, **kw)
+    except NotFound as exc:
+        _error(str(exc))
+        raise typer.Exit(2) from None
+    except ValueError as exc:
+        _error(str(exc))
+        raise typer.Exit(2) from None
+    except IdentityError as exc:
+        _error(str(exc))
+        raise typer.Exit(1) from None
+    finally:
+        rt.close()
+
+
+def _print_golden(data: dict[str, Any]) -> None:
+    best = ", ".join(f"{k} {v}" for k, v in data["best"].items() if v is not None)
+    out.print(f"golden record {data['id']}: {best or '-'}", markup=False, highlight=False)
+    keys = ", ".join(f"{k['kind']} {k['value']}" for k in data["keys"])
+    out.print(f"keys: {keys or '-'}", markup=False, highlight=False)
+    if data["merged"]:
+        out.print(f"merged into it: {', '.join(map(str, data['merged']))}")
+    table = Table("record", "source", "source id", "observed", "card", "e-mail", "phone", "notes")
+    for r in data["records"]:
+        table.add_row(
+            str(r["id"]), r["source"], r["source_id"], r["observed_at"] or "-",
+            r["loyalty_card"] or "-", r["email"] or "-", r["phone"] or "-",
+            "; ".join(r["notes"]) or "-",
+        )  # fmt: skip
+    out.print(table)
+
+
+@customers_app.command("show")
+def customers_show(customer_id: int, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Show a golden record: best values, keys, observed records. A merged id shows the
+    record it was merged into. Exits 2 if there is no such id."""
+    from bridge.customers.views import golden_json, show
+
+    rt = _customers_rt(config)
+    data = golden_json(_identity_call(rt, False, show, customer_id))
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    if data["id"] != customer_id:
+        err.print(f"golden record {customer_id} was merged into {data['id']}")
+    _print_golden(data)
+
+
+@customers_app.command("find")
+def customers_find(
+    email: Annotated[str | None, typer.Option("--email", help="E-mail address.")] = None,
+    phone: Annotated[str | None, typer.Option("--phone", help="Phone number.")] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="Region of a national phone number (FR).")
+    ] = None,
+    card: Annotated[str | None, typer.Option("--card", help="Loyalty card number.")] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Find golden records by one key, normalised as observations are (--email, --phone
+    [--region FR] or --card). Exits 2 without exactly one key or on an invalid one."""
+    from bridge.customers.views import find, golden_json
+
+    rt = _customers_rt(config)
+    found = _identity_call(rt, False, find, email=email, phone=phone, card=card, region=region)
+    data = [golden_json(view) for view in found]
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    if not data:
+        err.print("no customer found")
+    for item in data:
+        _print_golden(item)
+
+
+@customers_app.command("reviews")
+def customers_reviews(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Open weak matches (same name and postcode) waiting for a decision, oldest first."""
+    from bridge.customers import open_reviews
+    from bridge.customers.views import review_json
+
+    rt = _customers_rt(config)
+    data = [review_json(r) for r in _identity_call(rt, False, open_reviews)]
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    table = Table("review", "record", "golden record", "candidate", "reason", "opened")
+    for r in data:
+        table.add_row(
+            str(r["id"]), f"{r['source']}/{r['source_id']}", str(r["golden_id"]),
+            str(r["candidate_id"]), r["reason"], r["created_at"],
+        )  # fmt: skip
+    out.print(table)
+
+
+@customers_app.command("review")
+def customers_review(
+    review_id: int,
+    accept: Annotated[bool, typer.Option("--accept", help="Same person: merge.")] = False,
+    reject: Annotated[bool, typer.Option("--reject", help="Not the same person.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Resolve an open review: --accept merges both golden records, --reject closes it.
+    Exits 2 for an unknown id or not exactly one of --accept/--reject, 1 if not open."""
+    from bridge.customers.views import review
+
+    if accept == reject:
+        _error("give exactly one of --accept or --reject")
+        raise typer.Exit(2)
+    rt = _customers_rt(config)
+    merge_id = _identity_call(rt, True, review, review_id, accept)
+    if not accept:
+        out.print(f"review {review_id} rejected")
+    elif merge_id is None:
+        out.print(f"review {review_id} accepted: already one golden record")
+    else:
+        out.print(f"review {review_id} accepted: merge {merge_id}")
+
+
+@customers_app.command("merge")
+def customers_merge(
+    winner: int,
+    loser: int,
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the merge journal).")],
+    config: ConfigOpt = None,
+) -> None:
+    """Merge golden record LOSER into WINNER by hand (undo it with `customers undo`).
+    Exits 2 for an unknown id, 1 if a record was merged already."""
+    from bridge.customers.views import merge_ids
+
+    if not reason.strip():
+        _error("--reason must not be blank")
+        raise typer.Exit(2)
+    if winner == loser:
+        _error(f"cannot merge golden record {winner} into itself")
+        raise typer.Exit(2)
+    rt = _customers_rt(config)
+    merge_id = _identity_call(rt, True, merge_ids, winner, loser, reason.strip())
+    out.print(f"merge {merge_id}: golden record {loser} merged into {winner}")
+
+
+@customers_app.command("undo")
+def customers_undo(
+    merge_id: int,
+    cascade: Annotated[
+        bool, typer.Option("--cascade", help="Undo the later merges depending on it first.")
+    ] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Undo a merge exactly. Refused (exit 1, with the merges to undo first) while a later
+    merge moved its winner elsewhere, unless --cascade. Exits 2 for an unknown id."""
+    from bridge.customers.views import undo_merge
+
+    rt = _customers_rt(config)
+    done = _identity_call(rt, True, undo_merge, merge_id, cascade)
+    out.print(f"undone: merge(s) {', '.join(map(str, done))}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import hmac
 from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from kombu import Connection
 from starlette.concurrency import run_in_threadpool
@@ -157,6 +157,96 @@ def create_app(rt: Runtime, broker_check: Any = None) -> FastAPI:
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
+
+    # --- customers: personal data, behind the export token ------------------------------------
+
+    def require_token(request: Request) -> None:
+        secret = rt.settings.web.export_token
+        token = secret.get_secret_value() if secret is not None else ""
+        if not token:
+            raise HTTPException(403, "customer look-up is off: set web.export_token")
+        given = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(given, f"Bearer {token}".encode()):
+            raise HTTPException(401, "bearer token refused")
+
+    token = [Depends(require_token)]  # checked before the parameters: 401 first
+    guarded = {
+        401: {"description": "Missing or wrong bearer token."},
+        403: {"description": "Off: no web.export_token in the settings."},
+    }
+    auth_note = (
+        " Personal data: requires `Authorization: Bearer <web.export_token>` (the journal "
+        "export's token); off when no token is set."
+    )
+
+    @app.get(
+        "/customers/reviews",
+        summary="Open customer reviews (weak matches waiting for a decision)",
+        description=(
+            "Observed records that share a folded name and postcode, but no strong key, with "
+            "another golden record, oldest first. Resolve them with `brique customers review "
+            "ID --accept|--reject`." + auth_note
+        ),
+        responses=guarded,
+        dependencies=token,
+    )
+    def customer_reviews() -> JSONResponse:
+        from bridge.customers import open_reviews
+        from bridge.customers.views import review_json
+
+        with rt.sessions() as s:
+            return JSONResponse([review_json(r) for r in open_reviews(s)])
+
+    @app.get(
+        "/customers/{customer_id}",
+        summary="One golden customer record",
+        description=(
+            "The golden record: best value per field (the latest observation having one), its "
+            "strong keys (loyalty, email, phone, channel), every observed record with its "
+            "notes, and the golden records merged into it. A merged id answers with the "
+            "record it was merged into (compare `id`). The same JSON as "
+            "`brique customers show ID --json`." + auth_note
+        ),
+        responses={**guarded, 404: {"description": "No golden record with that id."}},
+        dependencies=token,
+    )
+    def customer_show(customer_id: int) -> JSONResponse:
+        from bridge.customers.views import NotFound, golden_json, show
+
+        with rt.sessions() as s:
+            try:
+                return JSONResponse(golden_json(show(s, customer_id)))
+            except NotFound as exc:
+                raise HTTPException(404, str(exc)) from None
+
+    @app.get(
+        "/customers",
+        summary="Find golden customer records by e-mail, phone or loyalty card",
+        description=(
+            "Exactly one of `email`, `phone` (with `region` for a national number) or `card`, "
+            "normalised as observations are (e-mail lower-cased, phone to E.164). Answers a "
+            "list of golden records, empty when none holds the key; the same JSON as `brique "
+            "customers find ... --json`." + auth_note
+        ),
+        responses={**guarded, 422: {"description": "No key, several, or an invalid one."}},
+        dependencies=token,
+    )
+    def customer_find(
+        email: Annotated[str | None, Query(description="E-mail address.")] = None,
+        phone: Annotated[str | None, Query(description="Phone number.")] = None,
+        region: Annotated[
+            str | None, Query(description="ISO 3166 region of a national phone (FR).")
+        ] = None,
+        card: Annotated[str | None, Query(description="Loyalty card number.")] = None,
+    ) -> JSONResponse:
+        from bridge.customers.views import find, golden_json
+
+        with rt.sessions() as s:
+            try:
+                found = find(s, email=email, phone=phone, card=card, region=region)
+            except ValueError as exc:
+                raise HTTPException(422, str(exc)) from None
+            return JSONResponse([golden_json(view) for view in found])
 
     return app
 

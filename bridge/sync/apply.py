@@ -16,6 +16,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bridge.connector import InboundEvent
+from bridge.customers import IdentityError, ObservedCustomer, observe
+from bridge.customers.model import check_region
+from bridge.customers.views import fill_gaps, observed_from_sale
 from bridge.errors import DataError
 from bridge.mapping.plan import MappingPlan
 from bridge.model import (
@@ -29,6 +32,7 @@ from bridge.model import (
 from bridge.model.base import Record
 from bridge.store.tables import (
     ConnectionState,
+    CustomerRecord,
     InboxRow,
     SaleRow,
     StockMovementRow,
@@ -152,6 +156,7 @@ def _apply_sale(
         },
         ("connection", "ticket_key"),
     )
+    observe_customer(s, plan, connection, sale, location)
     if location is None:
         return set()
     touched: set[str] = set()
@@ -179,6 +184,61 @@ def _apply_sale(
         if new is not None:
             touched |= mark_dirty(s, plan, shops, sku, location, f"Ticket/{key}")
     return touched
+
+
+def observe_customer(
+    s: Session, plan: MappingPlan, connection: str, sale: Sale, location: str | None
+) -> None:
+    """Feed the sale's customer to the golden records, in this transaction (a savepoint).
+
+    The sale is the fiscal truth: a customer reference the identity model cannot use (no
+    valid key, a refused field) is logged and the sale kept. A ticket older than the
+    customer's last observation on this connection only fills that observation's gaps, so
+    a replayed or late ticket never rolls a record back. The sale row holds no golden id
+    (no such column): the journal payload keeps the reference itself.
+    """
+    if sale.customer is None:
+        return
+    ticket = f"{connection}/{sale.key.as_string()}"
+    region = next((loc.region for loc in plan.spec.locations if loc.code == location), None)
+    try:
+        region = check_region(region) if region else None
+    except ValueError as exc:
+        log.warning("customer_region_ignored", ticket=ticket, error=str(exc))
+        region = None
+    try:
+        found = observed_from_sale(connection, sale, region)
+    except ValueError as exc:  # pydantic's ValidationError is one
+        log.warning("customer_not_observed", ticket=ticket, error=str(exc))
+        return
+    record = found.record
+    if record is None:
+        log.warning("customer_not_observed", ticket=ticket, error="; ".join(found.notes))
+        return
+    if record.observed_at is not None:
+        stored = s.execute(
+            select(CustomerRecord.observed_at, CustomerRecord.raw).where(
+                CustomerRecord.source == record.source,
+                CustomerRecord.source_id == record.source_id,
+            )
+        ).first()
+        if stored is not None and _aware(stored.observed_at) > record.observed_at:
+            newer = ObservedCustomer.model_validate_json(stored.raw)
+            record = fill_gaps(newer, record)
+            if record == newer:
+                return  # an older ticket with nothing new: the record stays as it is
+    try:
+        with s.begin_nested():
+            golden_id = observe(s, record, region=region)
+    except (DataError, IdentityError) as exc:
+        log.warning("customer_not_observed", ticket=ticket, error=str(exc))
+        return
+    log.debug("customer_observed", ticket=ticket, golden_id=golden_id)
+
+
+def _aware(at: datetime) -> datetime:
+    """SQLite hands stamps back without their zone; they are stored in UTC."""
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def canonical_sale(plan: MappingPlan, connection: str, sale: Sale) -> Sale:
