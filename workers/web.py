@@ -106,6 +106,16 @@ def create_app(rt: Runtime, broker_check: Any = None) -> FastAPI:
         code = 200 if report["database"]["status"] == "ok" else 503
         return JSONResponse(report, status_code=code)
 
+    def require_token(request: Request) -> None:
+        """Exports and customer look-ups hold personal data: off without a token."""
+        secret = rt.settings.web.export_token
+        token = secret.get_secret_value() if secret is not None else ""
+        if not token:
+            raise HTTPException(403, "personal data endpoints are off: set web.export_token")
+        given = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(given, f"Bearer {token}".encode()):
+            raise HTTPException(401, "bearer token refused")
+
     @app.get(
         "/journal/export",
         summary="Export the sales journal as CSV (one row per sale line)",
@@ -138,13 +148,7 @@ def create_app(rt: Runtime, broker_check: Any = None) -> FastAPI:
     ) -> StreamingResponse:
         from bridge.journal import export
 
-        secret = rt.settings.web.export_token
-        token = secret.get_secret_value() if secret is not None else ""
-        if not token:
-            raise HTTPException(403, "journal export is off: set web.export_token in the settings")
-        given = request.headers.get("authorization", "").encode()
-        if not hmac.compare_digest(given, f"Bearer {token}".encode()):
-            raise HTTPException(401, "bearer token refused")
+        require_token(request)
         try:
             query = export.make_query(
                 start, end, store=store, channel=channel, connection=connection, tz=tz
@@ -159,15 +163,6 @@ def create_app(rt: Runtime, broker_check: Any = None) -> FastAPI:
         )
 
     # --- customers: personal data, behind the export token ------------------------------------
-
-    def require_token(request: Request) -> None:
-        secret = rt.settings.web.export_token
-        token = secret.get_secret_value() if secret is not None else ""
-        if not token:
-            raise HTTPException(403, "customer look-up is off: set web.export_token")
-        given = request.headers.get("authorization", "").encode()
-        if not hmac.compare_digest(given, f"Bearer {token}".encode()):
-            raise HTTPException(401, "bearer token refused")
 
     token = [Depends(require_token)]  # checked before the parameters: 401 first
     guarded = {
