@@ -41,20 +41,7 @@ SKU = tryton.SKU
 
 @pytest.fixture(scope="session")
 def tryton_pos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tryton.TrytonServer]:
-    started = time.monotonic()
-    try:
-        venv = tryton.ensure_install()
-    except tryton.InstallUnavailable as exc:
-        need(False, f"Tryton 8.2 cannot be installed here: {exc}")
-        raise
-    template = tryton.ensure_template(venv)
-    server = tryton.TrytonServer(venv, template, tmp_path_factory.mktemp("tryton"), free_port())
-    try:
-        server.start()
-        print(f"\ntryton set-up: {time.monotonic() - started:.1f}s")
-        yield server
-    finally:
-        server.stop()
+    yield from tryton.serve(tmp_path_factory.mktemp("tryton"), "tryton set-up")
 
 
 @pytest.fixture(scope="session")

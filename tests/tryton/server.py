@@ -297,6 +297,29 @@ class TrytonServer:
         return TrytonTill(self.url)
 
 
+def serve(folder: Path, label: str = "tryton set-up") -> Iterator[TrytonServer]:
+    """Install and set up once (cached), serve a fresh copy of the database on a free port
+    in ``folder``, and stop it whatever happens: the body of every test's Tryton fixture.
+
+    A machine that cannot install skips with the reason; with ``CI=true`` it fails."""
+    from tests.support import free_port, need
+
+    started = time.monotonic()
+    try:
+        venv = ensure_install()
+    except InstallUnavailable as exc:
+        need(False, f"Tryton 8.2 cannot be installed here: {exc}")
+        raise
+    template = ensure_template(venv)
+    server = TrytonServer(venv, template, folder, free_port())
+    try:
+        server.start()
+        print(f"\n{label}: {time.monotonic() - started:.1f}s")
+        yield server
+    finally:
+        server.stop()
+
+
 class TrytonTill:
     """The till side, over JSON-RPC only (PLATFORMS.md "Writes used"): ring up sales."""
 

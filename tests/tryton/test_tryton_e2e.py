@@ -13,7 +13,6 @@ reason; with ``CI=true`` it fails (``tests.support.need``).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -30,16 +29,14 @@ from bridge.sync.runtime import Runtime
 from bridge.sync.stock_import import import_counts
 from connectors.tryton import TrytonConnector
 from tests.fakes import FakeShop, InlineDispatcher
-from tests.support import REPO, free_port, need
+from tests.support import REPO
 from tests.tryton.server import (
     ADMIN_PASSWORD,
     DATABASE,
     INITIAL_STOCK,
     SKU,
-    InstallUnavailable,
     TrytonServer,
-    ensure_install,
-    ensure_template,
+    serve,
 )
 
 pytestmark = pytest.mark.slow
@@ -48,20 +45,7 @@ WEB = "gid://shopify/Location/1"
 
 @pytest.fixture(scope="session")
 def tryton_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrytonServer]:
-    started = time.monotonic()
-    try:
-        venv = ensure_install()
-    except InstallUnavailable as exc:
-        need(False, f"Tryton 8.2 cannot be installed here: {exc}")
-        raise
-    template = ensure_template(venv)
-    server = TrytonServer(venv, template, tmp_path_factory.mktemp("tryton"), free_port())
-    try:
-        server.start()
-        print(f"\ntryton e2e set-up: {time.monotonic() - started:.1f}s")
-        yield server
-    finally:
-        server.stop()
+    yield from serve(tmp_path_factory.mktemp("tryton"), "tryton e2e set-up")
 
 
 @pytest.fixture
