@@ -9,7 +9,7 @@ the sink's business (``bridge.sync.sinks``); how a try is recorded is the same f
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -95,6 +95,27 @@ def pending_rows(rt: Runtime, connection: str, sink: str) -> list[int]:
                 .order_by(OutboxRow.id)
             )
         )
+
+
+def drain(
+    rt: Runtime,
+    connection: str,
+    sink: Sink,
+    claim: Callable[[Runtime, str], int | None],
+    max_batches: int,
+) -> list[int]:
+    """Send what a failed try left pending, then claim and send batches until nothing is
+    stale (or ``max_batches`` is reached, and the sink queues another push)."""
+    sent = [row for row in pending_rows(rt, connection, sink.name) if send(rt, row) == "sent"]
+    for _ in range(max_batches):
+        outbox_id = claim(rt, connection)
+        if outbox_id is None:
+            break
+        send(rt, outbox_id)
+        sent.append(outbox_id)
+    else:
+        sink.requeue(rt, connection)
+    return sent
 
 
 def send(rt: Runtime, outbox_id: int) -> str:

@@ -251,19 +251,7 @@ def _outbox(s: Session, plan: MappingPlan, connection: str, items: list[dict[str
 def push(rt: Runtime, connection: str, max_batches: int = 50) -> list[int]:
     """Send what a failed try left pending, then claim and send batches until no price is
     stale (or ``max_batches`` is reached, and another push is queued)."""
-    sent = [
-        row for row in outbox.pending_rows(rt, connection, PRICES.name)
-        if outbox.send(rt, row) == "sent"
-    ]  # fmt: skip
-    for _ in range(max_batches):
-        outbox_id, _unchanged = claim(rt, connection)
-        if outbox_id is None:
-            break
-        outbox.send(rt, outbox_id)
-        sent.append(outbox_id)
-    else:
-        rt.dispatcher.push_prices(connection)
-    return sent
+    return outbox.drain(rt, connection, PRICES, lambda r, c: claim(r, c)[0], max_batches)
 
 
 class PriceSink:

@@ -121,19 +121,7 @@ def push(rt: Runtime, connection: str, max_batches: int = 50) -> list[int]:
         state = s.get(ConnectionState, connection)
         if state is not None:
             state.push_requested_at = None  # changes from now on queue a new push
-    sent = []
-    for outbox_id in outbox.pending_rows(rt, connection, STOCK.name):
-        if outbox.send(rt, outbox_id) == "sent":
-            sent.append(outbox_id)
-    for _ in range(max_batches):
-        outbox_id = claim(rt, connection)
-        if outbox_id is None:
-            break
-        outbox.send(rt, outbox_id)
-        sent.append(outbox_id)
-    else:
-        rt.dispatcher.push_stock(connection)
-    return sent
+    return outbox.drain(rt, connection, STOCK, claim, max_batches)
 
 
 def send(rt: Runtime, outbox_id: int) -> str:
