@@ -21,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bridge.errors import ConfigError, DataError
 from bridge.model.base import Record
+from bridge.model.basket import BasketLine
+from bridge.model.customer import CustomerRef
 from bridge.model.money import Money
 from bridge.model.types import Dec, Identifier
 
@@ -34,6 +36,17 @@ class Capability(StrEnum):
     WEBHOOKS = "webhooks"
     FILE_DROP = "file_drop"
     HTTP_PUSH = "http_push"
+    READ_BASKETS = "read_baskets"
+    """Decodes carts/checkouts into ``BasketBody`` records (webhooks or a stream)."""
+    WRITE_BASKETS = "write_baskets"
+    """Sink ``baskets``: opens a handed-off basket (a web cart with its checkout link, a
+    draft sale or suspended transaction at a till) and closes it once converted."""
+    WRITE_RESERVATIONS = "write_reservations"
+    """Sink ``reservations``: holds or releases store stock for a web order."""
+    WRITE_RETURNS = "write_returns"
+    """Sink ``returns``: marks a web order returned/refunded after a return elsewhere."""
+    WRITE_LOYALTY = "write_loyalty"
+    """Sink ``loyalty``: publishes a customer's points balance (absolute)."""
 
 
 class ConnectorConfig(BaseModel):
@@ -114,6 +127,68 @@ class PriceWrite(Record):
     price: Money
     compare_at: Money | None = None
     fields: dict[str, Any] = Field(default_factory=dict)
+
+
+class BasketWrite(Record):
+    """Sink ``baskets``: one handed-off basket to open on, or close on, the platform.
+
+    ``code`` is the handoff code (the item key in ``WriteResult``). Opening answers
+    ``observed[code] = {"id": <platform id>, "url": <checkout or resume link, if any>}``;
+    opening again with the same code must find and return the same basket (idempotent: look
+    it up by ``external_id`` or by the code stored on the platform). Closing marks the
+    platform's basket done (converted elsewhere) and answers ``{"id": ..., "closed": true}``.
+    """
+
+    code: Identifier
+    action: Literal["open", "close"] = "open"
+    currency: str
+    lines: tuple[BasketLine, ...] = ()
+    """SKUs are the platform's own (already mapped)."""
+    customer: CustomerRef | None = None
+    location: str | None = None
+    """The platform's location id (the store a basket is handed to), when it has one."""
+    external_id: str | None = None
+    """The platform's id of this basket when Brique created or read it before."""
+    note: str = ""
+
+
+class ReservationWrite(Record):
+    """Sink ``reservations``: hold (or release) store stock for a web order's line.
+
+    ``quantity`` is the absolute quantity held for (order, line) at ``location``; 0 releases
+    it. Writing the same value twice changes nothing."""
+
+    order_reference: Identifier
+    line_no: Identifier
+    sku: Identifier
+    location: Identifier
+    quantity: Dec
+    reference: str = ""
+
+
+class ReturnWrite(Record):
+    """Sink ``returns``: a web order returned elsewhere (at a till): mark it on the shop.
+
+    ``key`` (the store return's ticket key) makes the write idempotent on the platform."""
+
+    key: Identifier
+    order_reference: Identifier
+    lines: tuple[BasketLine, ...] = ()
+    """Returned SKUs (platform's own) and quantities (positive), with the refunded price."""
+    refund: Money | None = None
+    """What the store refunded; None when the shop must not record an amount."""
+    restocked_at: str | None = None
+    """The store (platform location id) that took the goods back."""
+    note: str = ""
+
+
+class LoyaltyWrite(Record):
+    """Sink ``loyalty``: a customer's points balance, absolute (idempotent by nature)."""
+
+    customer: CustomerRef
+    """The keys this platform knows the customer by (its id in ``channel_ids``, card, email)."""
+    balance: Dec
+    previous: Dec | None = None
 
 
 @dataclass(frozen=True)

@@ -169,6 +169,11 @@ class InlineDispatcher:
     def send_outbox(self, connection: str, outbox_id: int, delay: float = 0.0) -> None:
         self._put("send_outbox", (outbox_id,))
 
+    def call(
+        self, task: str, *args: Any, connection: str | None = None, delay: float = 0.0
+    ) -> None:
+        self._put(task, args)
+
     def _put(self, name: str, args: tuple[Any, ...]) -> None:
         self.queue.append((name, args))
         self.log.append((name, args))
@@ -176,7 +181,7 @@ class InlineDispatcher:
             self.drain()
 
     def drain(self) -> None:
-        from bridge.sync import apply, outbox, push_prices, push_stock
+        from bridge.sync import apply, followups, outbox, push_prices, push_stock
 
         self.running = True
         try:
@@ -189,7 +194,9 @@ class InlineDispatcher:
                     push_stock.push(self.rt, *args)
                 elif name == "push_prices":
                     push_prices.push(self.rt, *args)
-                else:
+                elif name == "send_outbox":
                     outbox.send(self.rt, *args)
+                else:
+                    followups.resolve(name)(self.rt, *args)
         finally:
             self.running = False

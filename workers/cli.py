@@ -1066,5 +1066,25 @@ def customers_undo(
     out.print(f"undone: merge(s) {', '.join(map(str, done))}")
 
 
+# Shared with the topic modules of ``workers.commands`` (imported last: they import this one).
+runtime = _runtime
+error = _error
+
+from workers.commands import register_all  # noqa: E402
+
+register_all(
+    app,
+    {
+        "db": db_app,
+        "connectors": connectors_app,
+        "deadletters": dead_app,
+        "stock": stock_app,
+        "prices": prices_app,
+        "mapping": mapping_app,
+        "journal": journal_app,
+        "customers": customers_app,
+    },
+)
+
 if __name__ == "__main__":
     app()

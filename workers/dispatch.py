@@ -39,3 +39,9 @@ class CeleryDispatcher:
         self.app.send_task(
             "brique.send_outbox", args=[outbox_id], queue=self._queue(connection), countdown=delay
         )
+
+    def call(
+        self, task: str, *args: object, connection: str | None = None, delay: float = 0.0
+    ) -> None:
+        queue = queue_for(self.settings, connection)
+        self.app.send_task(task, args=list(args), queue=queue, countdown=delay or None)

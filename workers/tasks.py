@@ -9,6 +9,7 @@ from celery.signals import worker_process_init
 
 from bridge.errors import RateLimited, TransientError
 from bridge.sync import apply, ingest, outbox, push_prices, push_stock, reconcile, sweep
+from bridge.sync.followups import FOLLOWUPS, resolve
 from bridge.sync.runtime import Runtime
 from workers.app import app
 from workers.dispatch import CeleryDispatcher
@@ -90,3 +91,17 @@ def reconcile_stock(connection: str) -> None:
 @app.task(name="brique.sweep", base=BriqueTask)
 def sweep_task() -> None:
     sweep.sweep(runtime())
+
+
+def _followup(name: str) -> None:
+    """One Celery task per ``bridge.sync.followups`` entry: ids in, the use-case runs."""
+
+    def run(*args: object) -> object:
+        return resolve(name)(runtime(), *args)
+
+    run.__name__ = run.__qualname__ = name.rpartition(".")[2]
+    app.task(name=name, base=BriqueTask)(run)
+
+
+for _name in FOLLOWUPS:
+    _followup(_name)

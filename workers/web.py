@@ -243,6 +243,9 @@ def create_app(rt: Runtime, broker_check: Any = None) -> FastAPI:
                 raise HTTPException(422, str(exc)) from None
             return JSONResponse([golden_json(view) for view in found])
 
+    from workers.routes import include_all
+
+    include_all(app, rt, require_token)
     return app
 
 

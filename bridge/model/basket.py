@@ -8,7 +8,7 @@ from enum import StrEnum
 from bridge.model.base import Record
 from bridge.model.customer import CustomerRef
 from bridge.model.money import Money
-from bridge.model.types import CurrencyCode, Dec, Identifier
+from bridge.model.types import CurrencyCode, Dec, Identifier, OptionalIdentifier
 
 
 class BasketStatus(StrEnum):
@@ -38,3 +38,14 @@ class Basket(Record):
     customer: CustomerRef | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    url: str | None = None
+    """Where the customer resumes it (checkout or recovery link), when the platform says."""
+    order_reference: OptionalIdentifier = None
+    """The order that completed it on its own platform (a converted cart)."""
+    code: OptionalIdentifier = None
+    """Brique's handoff code, when the platform echoes it back (cart attribute, sale
+    reference): links the platform's basket to the handed-off one."""
+    location: OptionalIdentifier = None
+    """The platform's store or location id, for a basket built in a store."""
+    kind: BasketStatus | None = None
+    """``wish_list`` or ``quote`` when the platform tells those apart from a cart."""

@@ -107,6 +107,9 @@ class Sale(Record):
     customer: CustomerRef | None = None
     channel: str = "store"
     link: TicketLink | None = None
+    basket: OptionalIdentifier = None
+    """The basket this sale completes: Brique's handoff code when the till or shop echoes
+    it (a draft sale's reference, a cart attribute), else the platform's cart id or token."""
 
     def stock_lines(self) -> tuple[SaleLine, ...]:
         """Lines that move stock: none for a cancelled ticket, never a voided line."""

@@ -39,7 +39,7 @@ from bridge.store.tables import (
     StockPublication,
 )
 from bridge.store.upsert import insert_ignore
-from bridge.sync import deadletters, gaps, publications, push_prices
+from bridge.sync import deadletters, gaps, publications, push_prices, sale_hooks
 from bridge.sync.ledger import to_e4
 from bridge.sync.runtime import Runtime
 
@@ -66,13 +66,14 @@ def process_inbox(rt: Runtime, inbox_id: int) -> list[str]:
         _dead(rt, inbox_id, DataError(str(exc)))
         return []
     shops = rt.shop_connections()
+    followups: list[tuple[str, tuple[object, ...]]] = []
     with rt.transaction() as s:
         row = s.get(InboxRow, inbox_id, with_for_update=True)
         if row is None or row.status != "pending":
             return []
         try:
             with s.begin_nested():
-                touched, priced, status = _apply(s, plan, shops, row, bodies)
+                touched, priced, status = _apply(s, plan, shops, row, bodies, followups)
         except DataError as exc:
             _bury(s, row, exc)
             return []
@@ -82,6 +83,8 @@ def process_inbox(rt: Runtime, inbox_id: int) -> list[str]:
         push = [shop for shop in touched if request_push(s, shop)]
     for shop in sorted(priced):
         rt.dispatcher.push_prices(shop, delay=rt.settings.coalesce_seconds)
+    for task, ids in followups:
+        rt.dispatcher.call(task, *ids)
     return push
 
 
@@ -109,6 +112,7 @@ def _apply(
     shops: Sequence[str],
     row: InboxRow,
     bodies: Sequence[Record],
+    followups: list[tuple[str, tuple[object, ...]]],
 ) -> tuple[list[str], set[str], str]:
     touched: set[str] = set()
     priced: set[str] = set()
@@ -118,7 +122,7 @@ def _apply(
             ref = f"{row.connection}/{row.event_key}"
             priced |= push_prices.record_prices(s, plan, shops, [body.entry], ref)
         elif isinstance(body, SaleBody):
-            touched |= _apply_sale(s, plan, shops, row, body.sale)
+            touched |= _apply_sale(s, plan, shops, row, body.sale, followups)
         elif isinstance(body, StockLevelBody):
             if _apply_level(s, plan, row.connection, body):
                 touched.add(row.connection)
@@ -130,13 +134,18 @@ def _apply(
 
 
 def _apply_sale(
-    s: Session, plan: MappingPlan, shops: Sequence[str], row: InboxRow, sale: Sale
+    s: Session,
+    plan: MappingPlan,
+    shops: Sequence[str],
+    row: InboxRow,
+    sale: Sale,
+    followups: list[tuple[str, tuple[object, ...]]],
 ) -> set[str]:
     connection = row.connection
     key = sale.key.as_string()
     sale = canonical_sale(plan, connection, sale)
     location = plan.location_in(connection, sale.key.store) if sale.channel == "store" else None
-    insert_ignore(
+    journaled = insert_ignore(
         s,
         SaleRow,
         {
@@ -157,6 +166,26 @@ def _apply_sale(
         ("connection", "ticket_key"),
     )
     observe_customer(s, plan, connection, sale, location)
+    touched = _stock_movements(s, plan, shops, connection, key, sale, location)
+    ctx = sale_hooks.SaleContext(
+        session=s, plan=plan, shops=shops, connection=connection, sale=sale,
+        location=location, inbox_id=row.id, first=journaled is not None,
+    )  # fmt: skip
+    sale_hooks.after_sale(ctx)
+    followups.extend(ctx.followups)
+    return touched | ctx.touched
+
+
+def _stock_movements(
+    s: Session,
+    plan: MappingPlan,
+    shops: Sequence[str],
+    connection: str,
+    key: str,
+    sale: Sale,
+    location: str | None,
+) -> set[str]:
+    """A store sale's lines as ledger movements at its store (one key per line)."""
     if location is None:
         return set()
     touched: set[str] = set()

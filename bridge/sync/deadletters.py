@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import import_module
 from pathlib import Path
 
 from sqlalchemy import update
@@ -38,6 +39,15 @@ def record(
     return row
 
 
+REPLAYERS: dict[str, str] = {
+    "event": "bridge.events.delivery:replay_dead_letter",
+}
+"""Stage -> ``"module:function"`` for a domain's own dead letters. The function takes
+``(session, dead_letter)``, puts the record back on its path in that session and returns
+``(what, followup)``: a sentence for the admin and ``(task, ids)`` to dispatch after the
+commit (see ``bridge.sync.followups``), or None."""
+
+
 @dataclass(frozen=True)
 class Replayed:
     dead_letter_id: int
@@ -47,6 +57,7 @@ class Replayed:
 def replay(rt: Runtime, dead_letter_id: int) -> Replayed:
     """Put the record back on its path; the dead letter is kept, marked ``replayed``."""
     follow_up: tuple[str, str, int] | None = None
+    followup_task: tuple[str, tuple[object, ...]] | None = None
     with rt.transaction() as s:
         dl = s.get(DeadLetter, dead_letter_id)
         if dl is None:
@@ -85,9 +96,15 @@ def replay(rt: Runtime, dead_letter_id: int) -> Replayed:
             what = f"the price of {dl.record} will be computed and pushed again"
         elif dl.stage == "ingest" and _is_file(dl.payload):
             what = _requeue_file(rt, dl.connection, Path(dl.payload))
+        elif dl.stage in REPLAYERS:
+            module, _, name = REPLAYERS[dl.stage].partition(":")
+            what, followup_task = getattr(import_module(module), name)(s, dl)
         else:
             raise ConfigError(f"dead letter #{dl.id} ({dl.stage}) cannot be replayed automatically")
         dl.status, dl.replayed_at = "replayed", datetime.now(UTC)
+    if followup_task is not None:
+        task, ids = followup_task
+        rt.dispatcher.call(task, *ids)
     if follow_up:
         kind, conn, ref = follow_up
         if kind == "inbox":

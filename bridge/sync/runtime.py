@@ -33,6 +33,12 @@ class Dispatcher(Protocol):
 
     def send_outbox(self, connection: str, outbox_id: int, delay: float = 0.0) -> None: ...
 
+    def call(
+        self, task: str, *args: object, connection: str | None = None, delay: float = 0.0
+    ) -> None:
+        """Any other follow-up task by name (``brique.deliver_event``), with id arguments;
+        ``connection`` picks that connection's queue when the installation splits them."""
+
 
 class NullDispatcher:
     """Records requests without running them (the sweeper finds the work later)."""
@@ -51,6 +57,11 @@ class NullDispatcher:
 
     def send_outbox(self, connection: str, outbox_id: int, delay: float = 0.0) -> None:
         self.calls.append(("send_outbox", (connection, outbox_id)))
+
+    def call(
+        self, task: str, *args: object, connection: str | None = None, delay: float = 0.0
+    ) -> None:
+        self.calls.append((task, args))
 
 
 class DbBindings:

@@ -1,0 +1,1 @@
+"""Baskets across channels: handoff codes, the lifecycle journal, conversion, the guard."""

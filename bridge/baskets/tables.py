@@ -1,0 +1,1 @@
+"""Baskets and their append-only lifecycle journal (filled by the baskets change)."""

@@ -1,0 +1,27 @@
+"""HTTP routes by topic, one module each, included in the web app.
+
+Each module listed in ``MODULES`` defines ``router(rt, guard) -> APIRouter``; ``guard`` is
+the bearer-token dependency of the personal-data endpoints (``web.export_token``): add
+``dependencies=[Depends(guard)]`` to a route that shows customers or their baskets.
+Database work goes through ``run_in_threadpool`` or plain ``def`` routes (FastAPI runs
+those in its thread pool), never blocking the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import import_module
+
+from fastapi import FastAPI
+
+from bridge.sync.runtime import Runtime
+
+MODULES: list[str] = [
+    "workers.routes.baskets",
+    "workers.routes.events",
+]
+
+
+def include_all(app: FastAPI, rt: Runtime, guard: Callable[..., None]) -> None:
+    for name in MODULES:
+        app.include_router(import_module(name).router(rt, guard))
