@@ -90,6 +90,48 @@ class WebSettings(BaseModel):
     and cards, so they are off until one is set, e.g. ``export_token: ${BRIQUE_EXPORT_TOKEN}``."""
 
 
+class SubscriberSettings(BaseModel):
+    """A system told about business events (a marketing tool, a data mart, a chat alert).
+
+    Each event is POSTed as JSON and signed with HMAC-SHA256 of ``"<t>.<body>"`` under
+    ``secret`` (header ``Brique-Signature: t=<unix time>,v1=<hex>``), retried with backoff
+    until a 2xx answer or ``max_attempts``; then it is a dead letter, replayable."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str
+    secret: SecretStr
+    topics: list[str] = Field(default_factory=lambda: ["*"])
+    """Topic patterns (``basket.*``, ``price.divergence``); ``*`` for all."""
+    enabled: bool = True
+    max_attempts: int = Field(default=8, ge=1, le=50)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("url must start with https:// (or http:// on a private network)")
+        return value
+
+
+class BasketSettings(BaseModel):
+    """When an idle basket counts as abandoned or expired, and the handoff link's base."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    abandon_after_seconds: float = Field(default=3600.0, gt=0)
+    """No activity for this long: an active web cart is ``abandoned`` (reminder time)."""
+    expire_after_seconds: float = Field(default=30 * 86400.0, gt=0)
+    """No activity for this long: a basket not converted is ``expired`` (closed)."""
+    guard_window_seconds: float = Field(default=14 * 86400.0, gt=0)
+    """A store purchase of an abandoned cart's items this long before or after the cart's
+    last activity marks it "purchased in store" (no reminder)."""
+    public_url: str | None = None
+    """Base of links printed in QR codes for baskets not handed to a shop yet, e.g.
+    ``https://brique.example.com``; the code alone is encoded when unset."""
+
+
 class Settings(BaseModel):
     """Everything a Brique process needs; the same file serves web, worker and beat."""
 
@@ -111,6 +153,9 @@ class Settings(BaseModel):
     price_import: Path | None = None
     """A price list CSV (sku,price[,list][,currency]) loaded at start (demo)."""
     web: WebSettings = Field(default_factory=WebSettings)
+    baskets: BasketSettings = Field(default_factory=BasketSettings)
+    subscribers: dict[str, SubscriberSettings] = Field(default_factory=dict)
+    """Who receives business events (signed webhooks), by name."""
     connections: dict[str, ConnectionSettings] = Field(default_factory=dict)
     sandboxes: list[SandboxSettings] = Field(default_factory=list)
     source: Path | None = None

@@ -42,6 +42,8 @@ class Installation:
     sandbox: SandboxServer
     web_port: int = 0
     processes: list[BriqueProcess] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    """More settings (subscribers, baskets...), merged into the generated file."""
 
     def __post_init__(self) -> None:
         self.incoming = self.root / "incoming"
@@ -81,6 +83,7 @@ class Installation:
         }
         if self.broker_url:
             config["broker_url"] = self.broker_url
+        config.update(self.extra)
         self.config_path = write_yaml(self.root / "brique.yaml", config)
         self.settings: Settings = load_settings(self.config_path)
         db.upgrade(self.settings.resolved_database_url())

@@ -129,14 +129,13 @@ def check_connector_list(rows: list[dict[str, Any]]) -> None:
     poslog, shopify = by_name["poslog"], by_name["shopify"]
     assert poslog["kind"] == "pos" and shopify["kind"] == "shop"
     assert poslog["package"] == shopify["package"] == "brique"
-    assert poslog["capabilities"] == ["file_drop", "http_push", "read_sales"]
+    assert poslog["capabilities"] == [
+        "file_drop", "http_push", "read_baskets", "read_sales", "write_baskets",
+    ]  # fmt: skip
     assert shopify["capabilities"] == [
-        "read_orders",
-        "read_stock",
-        "webhooks",
-        "write_prices",
-        "write_stock",
-    ]
+        "read_baskets", "read_orders", "read_stock", "webhooks", "write_baskets",
+        "write_loyalty", "write_prices", "write_returns", "write_stock",
+    ]  # fmt: skip
     for row in (poslog, shopify):
         assert re.fullmatch(r"\d+\.\d+\.\d+", row["version"])
         assert row["description"]

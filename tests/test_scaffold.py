@@ -47,6 +47,7 @@ TREE = [
     "src/brique_{name}/__init__.py",
     "src/brique_{name}/config.py",
     "src/brique_{name}/connector.py",
+    "src/brique_{name}/values.py",
     "tests/test_connector.py",
     "tests/test_contract.py",
 ]

@@ -19,6 +19,7 @@ from bridge import logs, registry
 from bridge.connector import ConnectorContext, Rejection
 from bridge.errors import BriqueError, ConfigError
 from bridge.settings import Settings, load_settings
+from workers.options import ConfigOpt, JsonOpt
 
 app = typer.Typer(
     help="Brique: the missing brick between your tills and your web shop.",
@@ -44,12 +45,6 @@ app.add_typer(mapping_app, name="mapping")
 app.add_typer(journal_app, name="journal")
 app.add_typer(customers_app, name="customers")
 
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", "-c", help="Settings file (default: $BRIQUE_CONFIG or config/demo.yaml)."
-    ),
-]
 out = Console()
 err = Console(stderr=True)
 
@@ -892,8 +887,6 @@ def journal_export(
 # Exit codes: 2 for an id that does not exist or a bad option, 1 for a request the current
 # state refuses (an undo a later merge depends on, a review already resolved), with the reason.
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-
 
 def _customers_rt(config: Path | None):
     return _runtime(config, strict_mapping=False)
@@ -1068,6 +1061,8 @@ def customers_undo(
 
 # Shared with the topic modules of ``workers.commands`` (imported last: they import this one).
 runtime = _runtime
+dispatching_runtime = _celery_dispatch_runtime
+"""A runtime whose follow-ups go to the workers (through the broker)."""
 error = _error
 
 from workers.commands import register_all  # noqa: E402

@@ -104,4 +104,5 @@ def _followup(name: str) -> None:
 
 
 for _name in FOLLOWUPS:
-    _followup(_name)
+    if _name not in app.tasks:  # e.g. brique.send_outbox, a task of its own above
+        _followup(_name)

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bridge.connector import WebhookRequest
 from bridge.errors import AuthError, ConfigError, DataError
+from bridge.parity.scan import health_alerts as parity_alerts
 from bridge.store import db
 from bridge.sync import ingest, status
 from bridge.sync.runtime import Runtime
@@ -101,6 +102,7 @@ def create_app(rt: Runtime, broker_check: Any = None) -> FastAPI:
                 for c in connections.values()
                 for gap in c.get("ticket_gaps", [])
             ]
+            report["alerts"] += parity_alerts(rt)  # open price divergences: one count
             if report["alerts"]:
                 report["status"] = "degraded"
         code = 200 if report["database"]["status"] == "ok" else 503

@@ -106,11 +106,16 @@ def observed_from_sale(connection: str, sale: Sale, region: str | None = None) -
     Raises ``ValueError`` (pydantic's ``ValidationError`` included) on a ref the identity
     model refuses outright, e.g. a blank channel id; the caller keeps the sale regardless.
     """
-    ref: CustomerRef | None = sale.customer
+    return observed_from_ref(connection, sale.customer, sale_time(sale), region)
+
+
+def observed_from_ref(
+    connection: str, ref: CustomerRef | None, at: datetime | None, region: str | None = None
+) -> FromSale:
+    """The observation a customer reference makes (a sale's, a cart's), seen at ``at``."""
     if ref is None:
         return FromSale(None)
     first, last = _split_name(ref.name)
-    at = sale_time(sale)
     draft = ObservedCustomer(
         source=connection,
         source_id=ref.customer_id or "?",

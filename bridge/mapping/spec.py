@@ -11,8 +11,11 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from bridge.mapping.basespec import Spec
+from bridge.mapping.loyaltyspec import LoyaltySpec
+from bridge.mapping.parityspec import ParityField
 from bridge.mapping.rulespec import KindMapping
 from bridge.model.types import CurrencyCode, Dec, Identifier
+from bridge.orders.spec import WebOrders
 from bridge.yamlio import LocatedError
 
 ROUNDING = Literal["half_up", "half_even", "half_down", "up", "down", "floor", "ceiling"]
@@ -151,6 +154,8 @@ class PricesSpec(Spec):
     """Whether the prices Brique receives (price lists) include tax."""
     lists: dict[str, PriceListSpec] = Field(default_factory=dict)
     channels: dict[str, ChannelPrices] = Field(default_factory=dict)
+    parity: ParityField = None
+    """The price parity watchdog: which prices must agree, how closely, how often."""
 
 
 class TaxesSpec(Spec):
@@ -222,6 +227,10 @@ class MappingSpec(Spec):
     tables: dict[str, TableSpec] = Field(default_factory=dict)
     """Named lookup tables for the ``lookup`` function."""
     connections: dict[str, ConnectionMapping] = Field(default_factory=dict)
+    orders: WebOrders = Field(default_factory=dict)
+    """Shop connection -> how its web orders reserve store stock (``bridge.orders.spec``)."""
+    loyalty: LoyaltySpec | None = None
+    """The points program (``bridge.mapping.loyaltyspec``); absent: no loyalty."""
 
     @model_validator(mode="after")
     def _unique(self) -> MappingSpec:
@@ -245,7 +254,15 @@ class MappingSpec(Spec):
                 native[(conn, ext)] = loc.code
         self._check_pools(seen, native)
         self._check_price_lists()
+        self._check_parity()
         return self
+
+    def _check_parity(self) -> None:
+        """Stores and regions the parity policy names exist (said at load, with the place)."""
+        from bridge.parity.policy import reference_problems
+
+        for at, message in reference_problems(self)[:1]:
+            raise LocatedError(message, at)
 
     def _check_pools(self, seen: dict[str, int], native: dict[tuple[str, str], str]) -> None:
         from bridge.yamlio import did_you_mean

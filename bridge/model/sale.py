@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import model_validator
 
@@ -86,6 +87,22 @@ class SaleLine(Record):
         return self
 
 
+class LoyaltyEntry(Record):
+    """Loyalty points as the till or shop recorded them on the ticket (POSLog LoyaltyReward or
+    LoyaltyRedemption lines): ``earned`` adds ``points``, ``redeemed`` spends them (a negative
+    value undoes, e.g. on a return). Brique's ledger decides what they count for."""
+
+    kind: Literal["earned", "redeemed"]
+    points: Dec
+    card: OptionalIdentifier = None
+    """The loyalty card or account the line names, if it names one."""
+    line_no: OptionalIdentifier = None
+    """The ticket line that recorded it (its key within the ticket)."""
+    program: OptionalIdentifier = None
+    value: Money | None = None
+    """What a redemption was worth (the discount or tender it paid), when stated."""
+
+
 class Tender(Record):
     """A payment (or a refund when ``refund`` is true)."""
 
@@ -110,6 +127,8 @@ class Sale(Record):
     basket: OptionalIdentifier = None
     """The basket this sale completes: Brique's handoff code when the till or shop echoes
     it (a draft sale's reference, a cart attribute), else the platform's cart id or token."""
+    loyalty: tuple[LoyaltyEntry, ...] = ()
+    """Points the till or shop itself recorded (earned, redeemed); empty when it states none."""
 
     def stock_lines(self) -> tuple[SaleLine, ...]:
         """Lines that move stock: none for a cancelled ticket, never a voided line."""

@@ -72,6 +72,18 @@ def upgrade(url: str, revision: str = "head") -> None:
         engine.dispose()
 
 
+def downgrade(url: str, revision: str) -> None:
+    """Undo migrations down to ``revision`` (``base`` for none): for rolling back a release."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            cfg = alembic_config(url)
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, revision)
+    finally:
+        engine.dispose()
+
+
 def ping(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))

@@ -7,7 +7,11 @@ Domains keep their tables beside their code (``bridge/<domain>/tables.py``, on t
 from __future__ import annotations
 
 import bridge.baskets.tables
-import bridge.events.tables  # noqa: F401 - imported for their tables
+import bridge.events.tables
+import bridge.loyalty.tables
+import bridge.orders.tables
+import bridge.parity.tables
+import bridge.returns.tables  # noqa: F401 - imported for their tables
 from bridge.store.tables import Base
 
 metadata = Base.metadata

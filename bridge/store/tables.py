@@ -126,6 +126,8 @@ class SaleRow(Base):
     workstation: Mapped[str | None] = mapped_column(String(100))
     business_day: Mapped[date | None] = mapped_column(Date)
     sequence_no: Mapped[int | None] = mapped_column(BigInteger)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    """A web order's latest version (``bridge.orders.tables.SaleVersionRow``); 1 otherwise."""
 
 
 class StockMovementRow(Base):

@@ -22,6 +22,7 @@ from bridge.customers.views import fill_gaps, observed_from_sale
 from bridge.errors import DataError
 from bridge.mapping.plan import MappingPlan
 from bridge.model import (
+    BasketBody,
     MovementReason,
     PriceBody,
     Sale,
@@ -120,9 +121,13 @@ def _apply(
     for body in bodies:
         if isinstance(body, PriceBody):
             ref = f"{row.connection}/{row.event_key}"
-            priced |= push_prices.record_prices(s, plan, shops, [body.entry], ref)
+            priced |= push_prices.record_prices(s, plan, shops, [body.entry], ref, followups)
         elif isinstance(body, SaleBody):
             touched |= _apply_sale(s, plan, shops, row, body.sale, followups)
+        elif isinstance(body, BasketBody):
+            from bridge.baskets.inbound import record_basket
+
+            record_basket(s, plan, row.connection, row.id, body.basket, followups)
         elif isinstance(body, StockLevelBody):
             if _apply_level(s, plan, row.connection, body):
                 touched.add(row.connection)
@@ -166,7 +171,12 @@ def _apply_sale(
         ("connection", "ticket_key"),
     )
     observe_customer(s, plan, connection, sale, location)
-    touched = _stock_movements(s, plan, shops, connection, key, sale, location)
+    if sale.channel == "web":  # versions in the journal, holds at the fulfilling store
+        from bridge.orders.reserve import apply_web_order
+
+        touched = apply_web_order(s, plan, shops, row, sale, journaled, followups)
+    else:
+        touched = _stock_movements(s, plan, shops, connection, key, sale, location)
     ctx = sale_hooks.SaleContext(
         session=s, plan=plan, shops=shops, connection=connection, sale=sale,
         location=location, inbox_id=row.id, first=journaled is not None,

@@ -41,6 +41,11 @@ def record(
 
 REPLAYERS: dict[str, str] = {
     "event": "bridge.events.delivery:replay_dead_letter",
+    "returns": "bridge.returns.push:replay_dead_letter",
+    "loyalty": "bridge.loyalty.sales:replay_dead_letter",
+    "loyalty_push": "bridge.loyalty.push:replay_dead_letter",
+    "baskets": "bridge.baskets.handoff:replay_dead_letter",
+    "reservations": "bridge.orders.push:replay_dead_letter",
 }
 """Stage -> ``"module:function"`` for a domain's own dead letters. The function takes
 ``(session, dead_letter)``, puts the record back on its path in that session and returns

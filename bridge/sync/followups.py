@@ -13,8 +13,18 @@ from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
+SEND_OUTBOX = "brique.send_outbox"
+"""Send one outbox row (a use-case that queued a write in its transaction asks for it)."""
+
 FOLLOWUPS: dict[str, str] = {
+    SEND_OUTBOX: "bridge.sync.outbox:send",
     "brique.deliver_event": "bridge.events.delivery:deliver",
+    "brique.check_parity": "bridge.parity.scan:check_parity",
+    "brique.returns_send": "bridge.returns.push:send",
+    "brique.push_loyalty": "bridge.loyalty.push:push",
+    "brique.loyalty_rescore": "bridge.loyalty.sales:rescore",
+    "brique.basket_guard": "bridge.baskets.timers:guard_customer",
+    "brique.push_reservations": "bridge.orders.push:push",
 }
 
 

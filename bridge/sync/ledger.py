@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bridge.mapping.stockpolicy import StockPolicy
@@ -29,20 +29,32 @@ def from_e4(value: int | None) -> Decimal:
 
 
 def levels(
-    session: Session, pairs: Iterable[tuple[str, str]], buffers: dict[str, Decimal] | None = None
+    session: Session,
+    pairs: Iterable[tuple[str, str]],
+    buffers: dict[str, Decimal] | None = None,
+    *,
+    own: str | None = None,
 ) -> dict[tuple[str, str], StockLevel]:
-    """On hand and reserved for each (sku, location), summed from the ledger in one query."""
+    """On hand and reserved for each (sku, location), summed from the ledger in one query.
+
+    ``own``: a shop connection whose own orders' holds are left out of ``reserved``: the
+    shop already subtracts its open orders itself, and must not see them twice.
+    """
     wanted = set(pairs)
     if not wanted:
         return {}
     skus = {sku for sku, _ in wanted}
     reserving = StockMovementRow.reason.in_(_RESERVING)
+    counted = reserving
+    if own is not None:
+        source = StockMovementRow.source_connection
+        counted = and_(reserving, or_(source.is_(None), source != own))
     rows = session.execute(
         select(
             StockMovementRow.sku,
             StockMovementRow.location,
             func.sum(case((reserving, 0), else_=StockMovementRow.delta_e4)),
-            func.sum(case((reserving, StockMovementRow.delta_e4), else_=0)),
+            func.sum(case((counted, StockMovementRow.delta_e4), else_=0)),
         )
         .where(StockMovementRow.sku.in_(skus))
         .group_by(StockMovementRow.sku, StockMovementRow.location)
@@ -68,6 +80,7 @@ def publishable(
     pairs: Iterable[tuple[str, str]],
     *,
     rules: bool = True,
+    own: str | None = None,
 ) -> dict[tuple[str, str], Decimal]:
     """What a shop may sell for each (sku, location or pool), after the mapping's stock rules.
 
@@ -77,7 +90,7 @@ def publishable(
     """
     wanted = list(dict.fromkeys(pairs))
     expanded = {(sku, m) for sku, loc in wanted for m in policy.members(loc)}
-    stock = levels(session, expanded)
+    stock = levels(session, expanded, own=own)
     result = {}
     for sku, loc in wanted:
         if not rules:

@@ -45,7 +45,8 @@ class Sink(Protocol):
         result: WriteResult,
     ) -> bool:
         """Record what was written, refused or found stale, and free the items; True when
-        items must be pushed again (asked for after the commit, never inside it)."""
+        items must be pushed again (asked for after the commit, never inside it). Other
+        follow-ups go in ``s.info["followups"]`` as ``(task, ids)``, dispatched after it."""
         ...
 
     def requeue(self, rt: Runtime, connection: str) -> None:
@@ -159,6 +160,9 @@ def send(rt: Runtime, outbox_id: int) -> str:
         att.outcome, att.finished_at = "ok", now
         att.detail = f"written={result.written} failed={len(result.failed)}"
         again = sink.settle(rt, s, outbox_id, items, result)
+        followups = s.info.pop("followups", [])
+    for task, ids in followups:  # what settle asked for, now that it is committed
+        rt.dispatcher.call(task, *ids)
     if again:
         sink.requeue(rt, connection)
     log.info(

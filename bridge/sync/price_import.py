@@ -98,8 +98,12 @@ def import_prices(rt: Runtime, path: Path) -> tuple[int, list[str]]:
     """Returns (rows read, shops whose prices are now being pushed)."""
     plan = rt.mapping.plan
     entries = read_price_file(path, plan.prices.currency, plan.prices.tax_included)
+    followups: list[tuple[str, tuple[object, ...]]] = []
     with rt.transaction() as s:
-        shops = record_prices(s, plan, rt.shop_connections(), entries, f"PriceList/{path.name}")
+        ref = f"PriceList/{path.name}"
+        shops = record_prices(s, plan, rt.shop_connections(), entries, ref, followups)
     for shop in sorted(shops):
         rt.dispatcher.push_prices(shop)
+    for task, ids in followups:  # the price parity check of the changed SKUs
+        rt.dispatcher.call(task, *ids)
     return len(entries), sorted(shops)

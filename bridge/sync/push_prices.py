@@ -42,10 +42,13 @@ def record_prices(
     shops: Sequence[str],
     entries: Iterable[PriceEntry],
     source_ref: str | None = None,
+    followups: list[tuple[str, tuple[object, ...]]] | None = None,
 ) -> set[str]:
     """Store prices in the referential; returns the shops that now have stale prices.
 
     An entry equal to what is stored changes nothing (a replayed import is a no-op).
+    ``followups`` receives the price parity check of the changed SKUs, to dispatch after
+    the commit.
     """
     changed: set[str] = set()
     now = datetime.now(UTC)
@@ -86,6 +89,10 @@ def record_prices(
             row.amount, row.currency, row.updated_at = amount, price.currency, now
             row.source_ref, row.mapping_version = source_ref, plan.version
         changed.add(entry.sku)
+    if followups is not None:
+        from bridge.parity.triggers import after_price_change
+
+        followups.extend(after_price_change(plan, changed))
     return mark_prices_dirty(s, plan, shops, changed, source_ref)
 
 

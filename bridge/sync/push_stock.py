@@ -48,7 +48,7 @@ def claim(rt: Runtime, connection: str) -> int | None:
                 return None
             pairs = [(p.sku, p.location) for p in pubs]
             shop = rt.connector(connection).info.kind == "shop"
-            stock = publishable(s, plan.stock, pairs, rules=shop)
+            stock = publishable(s, plan.stock, pairs, rules=shop, own=connection)
             targets = plan.targets(connection)
             fields = plan.stock_fields(connection)
             items = []

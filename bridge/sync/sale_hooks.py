@@ -44,8 +44,10 @@ Hook = Callable[[SaleContext], None]
 def _hooks() -> list[Hook]:
     # Imported here: the domains import the sync layer, not the other way round at import.
     from bridge.baskets.sales import on_sale as baskets_on_sale
+    from bridge.loyalty.sales import on_sale as loyalty_on_sale
+    from bridge.returns.sales import on_sale as returns_on_sale
 
-    return [baskets_on_sale]
+    return [baskets_on_sale, loyalty_on_sale, returns_on_sale]
 
 
 def after_sale(ctx: SaleContext) -> None:

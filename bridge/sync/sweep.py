@@ -6,14 +6,18 @@ message loses nothing, whatever the transport.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from importlib import import_module
 
+import structlog
 from sqlalchemy import and_, or_, select, update
 
 from bridge.store.tables import InboxRow, OutboxRow, PricePublication, StockPublication
 from bridge.sync import push_prices
 from bridge.sync.runtime import Runtime
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -22,6 +26,12 @@ class SweepResult:
     outbox: int = 0
     pushes: int = 0
     released: int = 0
+    domains: dict[str, int] = field(default_factory=dict)
+    """What each domain sweep did (see ``DOMAIN_SWEEPS``)."""
+
+    @property
+    def events(self) -> int:
+        return self.domains.get("events", 0)
 
 
 def sweep(rt: Runtime, stale_seconds: float | None = None) -> SweepResult:
@@ -77,4 +87,29 @@ def sweep(rt: Runtime, stale_seconds: float | None = None) -> SweepResult:
         rt.dispatcher.push_prices(conn)
         result.pushes += 1
     result.pushes += len(push_prices.refresh_if_mapping_changed(rt))
+    for name, target in DOMAIN_SWEEPS.items():
+        result.domains[name] = _domain_sweep(rt, name, target)
     return result
+
+
+DOMAIN_SWEEPS: dict[str, str] = {
+    "parity": "bridge.parity.triggers:scan_if_due",
+    "baskets": "bridge.baskets.timers:sweep",
+    "events": "bridge.events.delivery:sweep",
+    "loyalty": "bridge.loyalty.push:sweep",
+    "reservations": "bridge.orders.push:sweep",
+}
+"""Each domain's periodic work, ``fn(rt) -> int`` (how much it queued or changed): basket
+timers, lost event deliveries, stale loyalty balances, holds no till was told of, the
+price parity scan when due. Imported when used: the sync layer does not import domains."""
+
+
+def _domain_sweep(rt: Runtime, name: str, target: str) -> int:
+    """One domain's sweep; its failure is logged and never stops the others' (a broken
+    parity policy must not hold back event deliveries)."""
+    module, _, attribute = target.partition(":")
+    try:
+        return int(getattr(import_module(module), attribute)(rt))
+    except Exception:
+        log.exception("sweep_failed", domain=name)
+        return 0

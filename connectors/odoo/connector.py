@@ -53,9 +53,13 @@ from bridge.connector import (
     InboundEvent,
     Page,
     Rejection,
+    WriteBatch,
+    WriteResult,
 )
 from bridge.errors import ConfigError, DataError, TransientError
 from bridge.model.base import Record
+from connectors.odoo.loyalty import MAX_BATCH as LOYALTY_BATCH
+from connectors.odoo.loyalty import write_loyalty
 from connectors.odoo.orders import (
     DATE_FORMAT,
     decimal_text,
@@ -159,6 +163,8 @@ class OdooConfig(ConnectorConfig):
     ticket_sequences: bool = False
     """Give tickets the order's ``sequence_number`` (per session) so that ``brique status``
     reports gaps. Off by default: an unpaid order deleted at the till leaves a number out."""
+    loyalty_program_id: int | None = Field(default=None, gt=0)
+    """The ``loyalty.program`` whose cards show Brique's balances (sink ``loyalty``)."""
 
     @field_validator("url")
     @classmethod
@@ -270,11 +276,13 @@ class OdooConnector(Connector):
         name="odoo",
         kind="pos",
         version=VERSION,
-        capabilities=frozenset({Capability.READ_SALES}),
+        capabilities=frozenset({Capability.READ_SALES, Capability.WRITE_LOYALTY}),
+        batch_limits={"loyalty": LOYALTY_BATCH},
         config_model=OdooConfig,
         description=(
             "Odoo Point of Sale over JSON-RPC: paid pos.order records polled on write_date "
-            "(keyset pages, no skips) with their lines, payments and SKUs, as sales."
+            "(keyset pages, no skips) with their lines, payments and SKUs, as sales; "
+            "loyalty balances out as loyalty.card points."
         ),
     )
     config: OdooConfig
@@ -311,6 +319,12 @@ class OdooConnector(Connector):
 
     def close(self) -> None:
         self.rpc.close()
+
+    def write(self, sink: str, batch: WriteBatch) -> WriteResult:
+        """``loyalty``: balances as loyalty card points (``connectors.odoo.loyalty``)."""
+        if sink == "loyalty":
+            return write_loyalty(self.rpc, self.config.loyalty_program_id, batch)
+        return super().write(sink, batch)
 
     # -- connection -----------------------------------------------------------------------
 

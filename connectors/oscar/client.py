@@ -106,7 +106,18 @@ class OscarClient:
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else urljoin(self.base, path)
 
-    def call(self, method: str, path: str, *, body: Any = None, what: str, **params: Any) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        what: str,
+        cookies: Mapping[str, str] | None = None,
+        **params: Any,
+    ) -> Any:
+        """One call; with ``cookies``, sent alone: the jar is emptied first, so a shopper's
+        session never leaks into another's call (``cookie`` reads what the answer set)."""
         seen: dict[str, requests.Response] = {}
 
         def remember(response: requests.Response, *args: Any, **kwargs: Any) -> None:
@@ -118,6 +129,9 @@ class OscarClient:
         if body is not None:
             kwargs["data"] = dumps(body).encode()
             kwargs["headers"] = {"Content-Type": "application/json"}
+        if cookies is not None:
+            self.session.cookies.clear()
+            kwargs["cookies"] = dict(cookies)
         self.calls += 1
         try:
             response = request(
@@ -132,13 +146,28 @@ class OscarClient:
         except ValueError:
             raise TransientError(f"{what}: the answer is not JSON") from None
 
-    def get(self, path: str, *, what: str, **params: Any) -> Any:
-        return self.call("GET", path, what=what, **params)
+    def get(
+        self, path: str, *, what: str, cookies: Mapping[str, str] | None = None, **params: Any
+    ) -> Any:
+        return self.call("GET", path, what=what, cookies=cookies, **params)
 
-    def patch(self, path: str, body: Any, *, what: str) -> Any:
-        return self.call("PATCH", path, body=body, what=what)
+    def patch(
+        self, path: str, body: Any, *, what: str, cookies: Mapping[str, str] | None = None
+    ) -> Any:
+        return self.call("PATCH", path, body=body, what=what, cookies=cookies)
 
-    def listing(self, path: str, *, what: str, **params: Any) -> Iterator[dict[str, Any]]:
+    def cookie(self, name: str) -> str | None:
+        """A cookie the last answers set (e.g. Django's ``sessionid``)."""
+        return self.session.cookies.get(name)
+
+    def listing(
+        self,
+        path: str,
+        *,
+        what: str,
+        cookies: Mapping[str, str] | None = None,
+        **params: Any,
+    ) -> Iterator[dict[str, Any]]:
         """Every object of a DRF list: a page ``{"count", "next", "results"}`` followed
         through ``next`` (never the same URL twice), or a plain list when unpaginated."""
         url: str | None = self.url(path)
@@ -148,7 +177,7 @@ class OscarClient:
             if url in seen or len(seen) >= MAX_PAGES:
                 raise TransientError(f"{what}: pagination loops at {url}")
             seen.add(url)
-            body = self.get(url, what=what, **(params if first else {}))
+            body = self.get(url, what=what, cookies=cookies, **(params if first else {}))
             first = False
             if isinstance(body, list):
                 yield from (o for o in body if isinstance(o, dict))

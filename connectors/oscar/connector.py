@@ -28,7 +28,11 @@ Prices: ``PATCH`` the record's ``price`` from ``PriceWrite.fields`` (the mapping
 ``{"price": "24.99"}``; without fields the amount is sent). The price's currency must be the
 record's ``price_currency``, else the item fails.
 
-Orders: Oscar has no outbound webhooks; see ``read``.
+Orders: Oscar has no outbound webhooks; see ``read``. An order names the basket it was placed
+from (``Sale.basket`` = the basket id).
+
+Baskets: read (``baskets`` stream, with the shop-side ``shop_views.py``) and handed off
+(``baskets`` sink, as anonymous oscar-api baskets): see ``connectors.oscar.baskets``.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from bridge.connector import (
+    BasketWrite,
     Capability,
     Connector,
     ConnectorConfig,
@@ -58,6 +63,16 @@ from bridge.connector import (
 )
 from bridge.errors import ConfigError, DataError
 from bridge.model.base import Record
+from connectors.oscar import order_status
+from connectors.oscar.baskets import (
+    BASKET,
+    BASKET_ENTITY,
+    EXTENSION_HINT,
+    SESSION_ENTITY,
+    BasketWriter,
+    basket_key,
+    decode_basket,
+)
 from connectors.oscar.client import OscarClient, OscarNotFound, OscarRequestError, id_from_url
 from connectors.oscar.orders import (
     ORDER,
@@ -75,6 +90,8 @@ MAX_BATCH = 25
 RECORD_ENTITY = "oscar_stockrecord"
 """Binding: SKU -> stock record id (of this connection's partner)."""
 PRICE_FIELDS = frozenset({"price"})
+MAX_BASKETS = 10
+"""Baskets per ``baskets`` batch: each is a few calls."""
 BLOCKED_HINT = (
     "the admin API answers 404: django-oscar-api blocks it by default; set "
     "OSCARAPI_BLOCK_ADMIN_API_ACCESS = False in the shop's Django settings, and check base_url"
@@ -106,6 +123,40 @@ class OscarConfig(ConnectorConfig):
     """Order statuses that are not sales (compared without case)."""
     orders_since: datetime | None = None
     """Where the ``orders`` stream starts the first time (UTC if no offset); all if unset."""
+    orders_recheck_days: float = Field(default=0, ge=0, le=366)
+    """Stream ``order_statuses``: orders placed within this many days are read again on each
+    poll, a changed status (a cancellation, a shipment) being a new event. 0: off."""
+    read_baskets: bool = False
+    """Poll the ``baskets`` stream: needs ``BasketChanges`` of ``shop_views.py`` in the shop."""
+    baskets_path: str = "admin/baskets/"
+    """Where the shop serves ``BasketChanges``, under ``/api/``."""
+    baskets_since: datetime | None = None
+    """Where the ``baskets`` stream starts the first time (UTC if no offset); all if unset."""
+    basket_url: str | None = None
+    """The link a handed-off basket is resumed by, a template with ``{session}`` and optionally
+    ``{basket}`` and ``{code}``; ``<base_url>/basket/resume/?session={session}`` (the
+    ``resume_basket`` view of ``shop_views.py``) when unset."""
+    session_cookie: str = "sessionid"
+    """The shop's Django ``SESSION_COOKIE_NAME``."""
+
+    @field_validator("basket_url")
+    @classmethod
+    def _basket_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            value.format(session="s", basket="b", code="c")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"basket_url may only use {{session}}, {{basket}} and {{code}}: {exc}"
+            ) from None
+        if "{session}" not in value:
+            raise ValueError("basket_url must carry {session}: it is what resumes the basket")
+        parts = urlsplit(value)
+        local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+        if parts.scheme != "https" and not (parts.scheme == "http" and local):
+            raise ValueError("basket_url must be an https:// address: the link carries the session")
+        return value
 
     @field_validator("base_url")
     @classmethod
@@ -135,6 +186,7 @@ class _Record:
     num_in_stock: Decimal | None
     price: Decimal | None
     currency: str | None
+    product: str | None = None
 
 
 class OscarConnector(Connector):
@@ -150,6 +202,8 @@ class OscarConnector(Connector):
                 Capability.WRITE_PRICES,
                 Capability.READ_STOCK,
                 Capability.READ_ORDERS,
+                Capability.READ_BASKETS,
+                Capability.WRITE_BASKETS,
             }
         ),
         config_model=OscarConfig,
@@ -157,7 +211,7 @@ class OscarConnector(Connector):
             "Django Oscar (django-oscar-api admin API): one partner's stock records "
             "(num_in_stock, price) out, orders polled."
         ),
-        batch_limits={"stock": MAX_BATCH, "prices": MAX_BATCH},
+        batch_limits={"stock": MAX_BATCH, "prices": MAX_BATCH, "baskets": MAX_BASKETS},
     )
     config: OscarConfig
 
@@ -173,15 +227,26 @@ class OscarConnector(Connector):
         )
         self._partner_id: str | None = None
         self._partner_codes: dict[str, str] = {}
+        self.shopper = OscarClient(
+            self.config.base_url,
+            username=None,
+            password=None,
+            token=None,
+            timeout=self.config.timeout,
+            user_agent=f"brique-oscar/{self.info.version}",
+        )
+        """oscar-api as an anonymous shopper (no credentials), for handed-off baskets."""
 
     def __repr__(self) -> str:
         return f"OscarConnector({self.context.connection!r}, {self.config.base_url!r})"
 
     def close(self) -> None:
         self.client.close()
+        self.shopper.close()
 
     def streams(self) -> Sequence[str]:
-        return ("orders",)
+        found = ("orders", "baskets") if self.config.read_baskets else ("orders",)
+        return (*found, order_status.STREAM) if self.config.orders_recheck_days else found
 
     # -- connection -----------------------------------------------------------------------
 
@@ -267,6 +332,7 @@ class OscarConnector(Connector):
             num_in_stock=stock,
             price=optional_decimal(body.get("price")),
             currency=str(body.get("price_currency") or "").upper() or None,
+            product=id_from_url(body.get("product")),
         )
 
     def _record_for(self, sku: str, record_id: str) -> tuple[str, _Record]:
@@ -288,7 +354,71 @@ class OscarConnector(Connector):
             return self._write_stock(batch)
         if sink == "prices":
             return self._write_prices(batch)
+        if sink == "baskets":
+            return self._write_baskets(batch)
         raise DataError(f"oscar has no sink {sink!r}")
+
+    def _basket_writer(self) -> BasketWriter:
+        template = (
+            self.config.basket_url or f"{self.config.base_url}/basket/resume/?session={{session}}"
+        )
+        return BasketWriter(
+            self.shopper,
+            self.context.bindings,
+            template,
+            self.config.session_cookie,
+            self._products,
+            staff_close=self._close_as_staff if self.config.read_baskets else None,
+        )
+
+    def _close_as_staff(self, basket_id: str) -> None:
+        """``BasketClose`` of the shop-side views: delete a shopper's basket still open."""
+        try:
+            self.client.call(
+                "DELETE",
+                f"{self.config.baskets_path}{basket_id}/",
+                what=f"oscar close basket {basket_id}",
+            )
+        except OscarNotFound:
+            pass  # deleted already; a basket no longer open (paid for, ordered) is left
+
+    def _write_baskets(self, batch: WriteBatch) -> WriteResult:
+        """Open or close handed-off baskets (``connectors.oscar.baskets``); keys are handoff
+        codes."""
+        result = WriteResult()
+        writer = self._basket_writer()
+        for position, raw in enumerate(batch.items):
+            item = _coerce(BasketWrite, raw, position, "baskets")
+            result.failed.pop(item.code, None)
+            try:
+                if item.action == "open":
+                    opened = writer.open(item)
+                    result.observed[item.code] = {"id": opened.id, "url": opened.url}
+                else:
+                    result.observed[item.code] = {"id": writer.close(item), "closed": True}
+            except DataError as exc:
+                result.failed[item.code] = str(exc)
+                result.observed.pop(item.code, None)
+                continue
+            result.written += 1
+        log.info("oscar baskets: %d written, %d refused", result.written, len(result.failed))
+        return result
+
+    def _products(self, skus: Sequence[str]) -> tuple[dict[str, str], dict[str, str]]:
+        """SKU -> the product id of its stock record (of this connection's partner)."""
+        found, refused = self._resolve(skus)
+        products: dict[str, str] = {}
+        for sku, record_id in found.items():
+            try:
+                _, held = self._record_for(sku, record_id)
+            except DataError as exc:
+                refused[sku] = str(exc)
+                continue
+            if held.product is None:
+                refused[sku] = f"SKU {sku!r}: stock record {record_id} names no product"
+            else:
+                products[sku] = held.product
+        return products, refused
 
     def _write_stock(self, batch: WriteBatch) -> WriteResult:
         result = WriteResult()
@@ -422,9 +552,60 @@ class OscarConnector(Connector):
     # -- orders in ------------------------------------------------------------------------
 
     def read(self, stream: str, cursor: str | None = None) -> Iterator[Page]:
+        if stream == "baskets" and self.config.read_baskets:
+            return self._read_baskets(cursor)
+        if stream == order_status.STREAM and self.config.orders_recheck_days:
+            return order_status.read_statuses(self, cursor)
         if stream != "orders":
             raise DataError(f"oscar has no stream {stream!r}")
         return self._read_orders(cursor)
+
+    def _read_baskets(self, cursor: str | None) -> Iterator[Page]:
+        """Baskets changed since the cursor, oldest change first, from the shop's
+        ``BasketChanges`` (``shop_views.py``): a keyset on (change time, basket id), the
+        cursor being the last pair read (``2026-11-23T18:29:23.954432+00:00|12``)."""
+        since: str | None = None
+        after = "0"
+        if cursor:
+            since, _, after = cursor.rpartition("|")
+            if parse_time(since) is None or not after.isdigit():
+                raise DataError(f"oscar baskets cursor {cursor!r} is not readable")
+        elif self.config.baskets_since is not None:
+            start = self.config.baskets_since
+            start = start if start.tzinfo is not None else start.replace(tzinfo=UTC)
+            since = start.astimezone(UTC).isoformat()
+        path = self.config.baskets_path
+        while True:
+            params: dict[str, Any] = {"limit": self.config.page_size}
+            if since is not None:
+                params.update(since=since, after=after)
+            try:
+                body = self.client.get(path, what="oscar baskets", **params)
+            except OscarNotFound:
+                raise ConfigError(EXTENSION_HINT.format(path=f"/api/{path}")) from None
+            if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+                raise DataError("oscar baskets: the answer is not a BasketChanges page")
+            rows = [r for r in body["results"] if isinstance(r, dict)]
+            events = []
+            for row in rows:
+                key = basket_key(row)
+                if key is None:
+                    log.warning("oscar baskets: skipped a basket without id or change time")
+                    continue
+                events.append(
+                    InboundEvent(
+                        key=key, kind=BASKET, payload=row, occurred_at=parse_time(row["changed"])
+                    )
+                )
+            if not rows:
+                return
+            last = rows[-1]
+            if str(last.get("changed")) == since and str(last.get("id")) == after:
+                raise DataError("oscar baskets: the shop answered the same page twice")
+            since, after = str(last.get("changed")), str(last.get("id"))
+            yield Page(events=events, cursor=f"{since}|{after}")
+            if not body.get("more"):
+                return
 
     def _read_orders(self, cursor: str | None) -> Iterator[Page]:
         """New orders, oldest first, in pages of ``page_size``, each page resumable.
@@ -533,6 +714,22 @@ class OscarConnector(Connector):
         return start.astimezone(UTC), frozenset()
 
     def decode(self, event: InboundEvent) -> list[Record]:
+        if event.kind == BASKET:
+            basket_id = id_from_url(event.payload.get("id")) or ""
+            handoff = self.context.bindings.get_internal(BASKET_ENTITY, basket_id)
+            session = (
+                self.context.bindings.get_external(SESSION_ENTITY, handoff) if handoff else None
+            )
+            url = (
+                self._basket_writer().url(session, basket_id, handoff)
+                if session and handoff
+                else None
+            )
+            return list(
+                decode_basket(
+                    event.payload, sku_field=self.config.sku_field, handoff=handoff, url=url
+                )
+            )
         if event.kind != ORDER:
             raise DataError(f"oscar cannot decode events of kind {event.kind!r}")
         return list(

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from bridge.errors import DataError
 from bridge.model import CustomerRef, Money, Sale, SaleBody, SaleLine, SaleStatus, TicketKey
+from connectors.oscar.client import id_from_url
 
 ORDER = "order"
 
@@ -102,6 +103,8 @@ def decode_order(
             total=Money(amount=total, currency=currency) if total is not None else None,
             customer=CustomerRef(email=email) if email else None,
             channel="web",
+            # The basket it was placed from: one the ``baskets`` stream read or a write opened.
+            basket=id_from_url(payload.get("basket")),
         )
     except ValidationError as exc:
         raise DataError(f"{what}: {exc}") from None

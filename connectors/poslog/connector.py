@@ -5,6 +5,10 @@ events are committed to the inbox, then moves to ``done/``; a file that cannot b
 moves to ``rejected/`` next to a ``.error.txt`` saying why. Nothing is ever deleted or
 overwritten, so a file can always be inspected and dropped again (the inbox ignores event keys
 it already has).
+
+Baskets: a suspended transaction is a basket parked at a till and is read as one, never as
+a sale (``suspended``); baskets handed to the tills are written as suspended transactions
+into ``handoff_folder`` (sink ``baskets``, ``handoff``).
 """
 
 from __future__ import annotations
@@ -29,11 +33,14 @@ from bridge.connector import (
     Page,
     Rejection,
     WebhookRequest,
+    WriteBatch,
+    WriteResult,
 )
 from bridge.dropfolder import DropFolder
 from bridge.errors import AuthError, ConfigError, DataError
-from bridge.model import Sale, SaleBody
+from bridge.model import Basket, BasketBody, Sale, SaleBody, SaleStatus
 from bridge.model.base import Record
+from connectors.poslog import handoff, suspended
 from connectors.poslog.parser import DEFAULT_MAX_BYTES, parse
 
 log = structlog.get_logger(__name__)
@@ -58,6 +65,9 @@ class PosLogConfig(ConnectorConfig):
     """Seconds after which a file a poller took but never finished is read again."""
     timezone: str | None = None
     """IANA zone (e.g. ``Europe/Stockholm``) given to naive till times; None keeps them naive."""
+    handoff_folder: Path | None = None
+    """Folder the tills import suspended transactions from: baskets handed to a till are
+    written there (sink ``baskets``, see ``handoff``); None: the sink refuses to write."""
 
     @field_validator("timezone")
     @classmethod
@@ -77,7 +87,15 @@ class PosLogConnector(Connector):
         name="poslog",
         kind="pos",
         version=VERSION,
-        capabilities=frozenset({Capability.READ_SALES, Capability.FILE_DROP, Capability.HTTP_PUSH}),
+        capabilities=frozenset(
+            {
+                Capability.READ_SALES,
+                Capability.FILE_DROP,
+                Capability.HTTP_PUSH,
+                Capability.READ_BASKETS,
+                Capability.WRITE_BASKETS,
+            }
+        ),
         config_model=PosLogConfig,
         description="ARTS/NRF POSLog XML files (NCR, Retalix, Visma, roqqio...) as sales",
         document_suffixes=(".xml",),
@@ -110,6 +128,11 @@ class PosLogConnector(Connector):
             if isinstance(item, Rejection):
                 yield item
                 continue
+            if item.status is SaleStatus.SUSPENDED:  # a parked basket, not a sale
+                basket = suspended.basket_event(item)
+                if basket is not None:
+                    yield basket
+                continue
             yield InboundEvent(
                 key=item.key.as_string(),
                 kind="sale",
@@ -119,12 +142,21 @@ class PosLogConnector(Connector):
         log.debug("poslog.parsed", source=source, **_stats_fields(reader.stats))
 
     def decode(self, event: InboundEvent) -> list[Record]:
-        if event.kind != "sale":
+        if event.kind not in ("sale", suspended.KIND):
             return super().decode(event)
         try:
+            if event.kind == suspended.KIND:
+                return [BasketBody(basket=Basket.model_validate(event.payload))]
             return [SaleBody(sale=Sale.model_validate(event.payload))]
         except ValidationError as exc:
             raise DataError(f"poslog event {event.key}: {exc}") from exc
+
+    # -- baskets handed to the tills
+
+    def write(self, sink: str, batch: WriteBatch) -> WriteResult:
+        if sink != handoff.SINK:
+            return super().write(sink, batch)
+        return handoff.HandoffFolder(self.config.handoff_folder).write(batch)
 
     # -- drop folder
 

@@ -36,6 +36,7 @@ from pydantic import ValidationError
 from bridge.connector import Rejection
 from bridge.errors import DataError
 from bridge.model import Money, Sale, SaleLine, SaleStatus, Tender, TicketKey
+from bridge.model.sale import LoyaltyEntry
 from connectors.poslog.customers import _customer
 from connectors.poslog.elements import (
     _CURRENCY,
@@ -55,6 +56,8 @@ from connectors.poslog.elements import (
     _text,
 )
 from connectors.poslog.lines import LINE_BODIES, _line, _line_voided, _match_reversals
+from connectors.poslog.loyalty import LOYALTY_ITEMS, loyalty_entry
+from connectors.poslog.suspended import resumed_basket
 from connectors.poslog.tenders import _change, _tender
 from connectors.poslog.xmlsafe import _GuardedStream, _refuse_doctype
 
@@ -79,10 +82,12 @@ _STATUS = {
     "transactionvoided": SaleStatus.VOIDED,
     "postvoided": SaleStatus.VOIDED,
     "suspended": SaleStatus.SUSPENDED,
-    "suspendedretrieved": SaleStatus.SUSPENDED,
+    "suspendedretrieved": SaleStatus.OTHER,
 }
 """``RetailTransaction@TransactionStatus`` -> status. Absent means completed; any other value
-(InProcess, Failed, Subtotal...) maps to ``other``, which moves no stock."""
+(InProcess, Failed, Subtotal...) maps to ``other``, which moves no stock. ``Suspended`` is a
+parked basket (the connector reads it as one, ``suspended``); ``SuspendedRetrieved`` only
+records that it was taken back, so it is no basket any more (``other``)."""
 
 _PAYLOAD_LIMIT = 200_000
 
@@ -252,6 +257,7 @@ class PosLogReader(Iterator[Sale | Rejection]):
         lines: list[dict[str, Any]] = []
         tenders: list[Tender] = []
         loyalty_card: str | None = None
+        loyalty: list[LoyaltyEntry] = []
         for position, item in enumerate(_children(retail, "LineItem"), start=1):
             body = _child(item, *LINE_BODIES)
             if body is not None:
@@ -268,6 +274,9 @@ class PosLogReader(Iterator[Sale | Rejection]):
                         tenders.extend(_change(child, None, currency, counts))
                 elif name == "LoyaltyMembership" and loyalty_card is None:
                     loyalty_card = _text(child, "LoyaltyID")
+                elif name in LOYALTY_ITEMS and not _line_voided(item):
+                    entry = loyalty_entry(item, child, position, currency)
+                    loyalty += [entry] if entry is not None else []
 
         counts["reversed_lines"] += _match_reversals(lines)
         sale_lines = []
@@ -296,8 +305,12 @@ class PosLogReader(Iterator[Sale | Rejection]):
             lines=tuple(sale_lines),
             tenders=tuple(tenders),
             total=total,
-            customer=_customer(retail, loyalty_card),
+            customer=_customer(
+                retail, loyalty_card or next((e.card for e in loyalty if e.card), None)
+            ),
+            loyalty=tuple(loyalty),
             link=_link(_first(_child(retail, "TransactionLink"), _child(tx, "TransactionLink"))),
+            basket=resumed_basket(tx, retail),
         )
         return sale, counts
 

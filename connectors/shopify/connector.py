@@ -10,6 +10,10 @@ Prices go out through ``productVariantsBulkUpdate``, one call per product (the m
 one ``productId``). A price is an absolute value, so a replay rewrites the same value and is
 harmless; Shopify offers no ``@idempotent`` key on that mutation. SKUs are resolved to
 (product, variant) once and remembered too.
+
+Inbound, webhooks decode to canonical bodies in their own modules: orders and their refunds
+(``orders``, ``refunds``), carts and checkouts (``carts``). Handed-off baskets go out as
+Storefront carts (``storefront``). This class only dispatches.
 """
 
 from __future__ import annotations
@@ -43,16 +47,24 @@ from bridge.connector import (
 )
 from bridge.errors import AuthError, ConfigError, DataError, TransientError
 from bridge.model.base import Record
-from connectors.shopify.graphql import AdminGraphQL
+from connectors.shopify.carts import decode_cart, decode_checkout
+from connectors.shopify.graphql import STOREFRONT_TOKEN_HEADER, AdminGraphQL
+from connectors.shopify.loyalty import MAX_METAFIELDS, write_loyalty
+from connectors.shopify.orders import decode_order
 from connectors.shopify.payloads import (
+    CART_TOPICS,
+    CHECKOUT_TOPICS,
     INVENTORY_ITEM_ENTITY,
     INVENTORY_LEVELS_UPDATE,
-    ORDERS_CREATE,
+    ORDER_TOPICS,
     PRODUCT_VARIANT_ENTITY,
+    REFUNDS_CREATE,
     decode_inventory_level,
-    decode_order,
     parse_timestamp,
 )
+from connectors.shopify.refunds import decode_refund
+from connectors.shopify.returns import write_returns
+from connectors.shopify.storefront import CART_TOKEN_ENTITY, MAX_BASKET_BATCH, StorefrontCarts
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +135,14 @@ class ShopifyConfig(ConnectorConfig):
     cost_restore_rate: float = Field(default=100.0, gt=0)
     """Points per second of the shop's plan (100 Standard, 200 Advanced, 1000 Plus); the first
     response's throttleStatus replaces it."""
+    storefront_token: SecretStr | None = None
+    """A Storefront API access token (sent as ``X-Shopify-Storefront-Access-Token``); needed
+    only by the ``baskets`` sink, which creates carts for handed-off baskets."""
+    storefront_api_version: str | None = None
+    """The Storefront API version; the Admin ``api_version`` when not set."""
+    storefront_country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    """ISO country code sent as the cart buyer's ``countryCode``: it picks the Shopify market,
+    hence the currency and prices of carts Brique creates. Shopify's default when not set."""
 
     @field_validator("shop_url")
     @classmethod
@@ -136,6 +156,11 @@ class ShopifyConfig(ConnectorConfig):
     @property
     def graphql_url(self) -> str:
         return f"{self.shop_url}/admin/api/{self.api_version}/graphql.json"
+
+    @property
+    def storefront_url(self) -> str:
+        version = self.storefront_api_version or self.api_version
+        return f"{self.shop_url}/api/{version}/graphql.json"
 
     @property
     def store(self) -> str:
@@ -206,14 +231,24 @@ class ShopifyConnector(Connector):
                 Capability.READ_STOCK,
                 Capability.WEBHOOKS,
                 Capability.READ_ORDERS,
+                Capability.READ_BASKETS,
+                Capability.WRITE_BASKETS,
+                Capability.WRITE_LOYALTY,
+                Capability.WRITE_RETURNS,
             }
         ),
         config_model=ShopifyConfig,
         description=(
             "Shopify Admin GraphQL: stock out (inventorySetQuantities), prices out "
-            "(productVariantsBulkUpdate), orders in."
+            "(productVariantsBulkUpdate), orders and refunds in, carts and checkouts in "
+            "(webhooks), handed-off baskets out as Storefront carts (cartCreate)."
         ),
-        batch_limits={"stock": MAX_STOCK_BATCH, "prices": MAX_PRICE_BATCH},
+        batch_limits={
+            "stock": MAX_STOCK_BATCH,
+            "prices": MAX_PRICE_BATCH,
+            "baskets": MAX_BASKET_BATCH,
+            "loyalty": MAX_METAFIELDS,
+        },
     )
     config: ShopifyConfig
 
@@ -236,6 +271,19 @@ class ShopifyConnector(Connector):
         )
         self._currency: str | None = None
         self._currency_asked = False
+        storefront = None
+        if self.config.storefront_token is not None:
+            storefront = AdminGraphQL(
+                self.config.storefront_url,
+                self.config.storefront_token,
+                token_header=STOREFRONT_TOKEN_HEADER,
+                user_agent=f"brique-shopify/{self.info.version}",
+                clock=clock,
+                sleep=sleep,
+            )
+        self.carts = StorefrontCarts(
+            storefront, context.bindings, self._variants, self.config.storefront_country
+        )
 
     def __repr__(self) -> str:
         return f"ShopifyConnector({self.context.connection!r}, {self.config.shop_url!r})"
@@ -251,6 +299,8 @@ class ShopifyConnector(Connector):
 
     def close(self) -> None:
         self.graphql.close()
+        if self.carts.client is not None:
+            self.carts.client.close()
 
     def _learn_currency(self, shop: Mapping[str, Any]) -> None:
         code = shop.get("currencyCode")
@@ -269,11 +319,18 @@ class ShopifyConnector(Connector):
     # -- writes ---------------------------------------------------------------------------
 
     def write(self, sink: str, batch: WriteBatch) -> WriteResult:
-        """``stock``: absolute quantities; ``prices``: variant prices. Refusals go to ``failed``."""
+        """``stock``: absolute quantities; ``prices``: variant prices; ``baskets``: Storefront
+        carts for handed-off baskets. Refusals go to ``failed``."""
         if sink == "stock":
             return self._write_stock(batch)
         if sink == "prices":
             return self._write_prices(batch)
+        if sink == "baskets":
+            return self.carts.write(batch)
+        if sink == "loyalty":
+            return write_loyalty(self.graphql, batch)
+        if sink == "returns":
+            return write_returns(self, batch)
         raise DataError(f"shopify has no sink {sink!r}")
 
     # -- stock out ------------------------------------------------------------------------
@@ -658,6 +715,21 @@ class ShopifyConnector(Connector):
                 return matches
             after = page["endCursor"]
 
+    def _variants(self, skus: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
+        """SKU -> ProductVariant GID (the Storefront ``merchandiseId``), through the same
+        bindings as prices."""
+        pairs, failures = self._resolve(
+            skus, "baskets", PRODUCT_VARIANT_ENTITY, VARIANT_LOOKUP_QUERY, _product_variant_of
+        )
+        variants: dict[str, str] = {}
+        for sku, pair in pairs.items():
+            _, separator, variant = pair.partition(PAIR_SEPARATOR)
+            if separator and variant:
+                variants[sku] = variant
+            else:
+                failures[sku] = f"binding of SKU {sku!r} is not a product|variant pair"
+        return variants, failures
+
     # -- webhooks -------------------------------------------------------------------------
 
     def verify_webhook(self, request: WebhookRequest) -> None:
@@ -705,9 +777,19 @@ class ShopifyConnector(Connector):
                     lambda item: self.context.bindings.get_internal(INVENTORY_ITEM_ENTITY, item),
                 )
             )
-        if event.kind == ORDERS_CREATE:
+        if event.kind in ORDER_TOPICS:
             return list(decode_order(event.payload, self.config.store))
+        if event.kind == REFUNDS_CREATE:
+            return list(decode_refund(event.payload, self.config.store, self.shop_currency))
+        if event.kind in CART_TOPICS:
+            return list(decode_cart(event.payload, self.shop_currency, self._code_for_token))
+        if event.kind in CHECKOUT_TOPICS:
+            return list(decode_checkout(event.payload, self.shop_currency, self._code_for_token))
         raise DataError(f"shopify topic not handled: {event.kind!r}")
+
+    def _code_for_token(self, token: str) -> str | None:
+        """The handoff code of a cart the ``baskets`` sink created, from its token."""
+        return self.context.bindings.get_internal(CART_TOKEN_ENTITY, token)
 
 
 def _whole(value: Decimal, what: str) -> int:

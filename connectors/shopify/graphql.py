@@ -209,14 +209,23 @@ def _selection_cost(
     return total
 
 
+ADMIN_TOKEN_HEADER = "X-Shopify-Access-Token"  # noqa: S105 - a header name
+STOREFRONT_TOKEN_HEADER = "X-Shopify-Storefront-Access-Token"  # noqa: S105 - a header name
+
+
 class AdminGraphQL:
-    """Calls one shop's Admin GraphQL endpoint; every answer becomes data or a taxonomy error."""
+    """Calls one shop's GraphQL endpoint; every answer becomes data or a taxonomy error.
+
+    The Admin API by default; the Storefront API speaks the same envelope (``data``,
+    ``errors[].extensions.code``, ``THROTTLED``) with its own token header, so the same
+    client serves it with ``token_header=STOREFRONT_TOKEN_HEADER``."""
 
     def __init__(
         self,
         endpoint: str,
         access_token: SecretStr,
         *,
+        token_header: str = ADMIN_TOKEN_HEADER,
         restore_rate: float = 100.0,
         max_throttle_retries: int = 3,
         max_inline_wait: float = 30.0,
@@ -226,6 +235,7 @@ class AdminGraphQL:
     ) -> None:
         self.endpoint = endpoint
         self._token = access_token
+        self._token_header = token_header
         self._clock = clock
         self._sleep = sleep
         self.max_throttle_retries = max_throttle_retries
@@ -266,7 +276,7 @@ class AdminGraphQL:
                 self.endpoint,
                 what=what,
                 json=payload,
-                headers={"X-Shopify-Access-Token": self._token.get_secret_value()},
+                headers={self._token_header: self._token.get_secret_value()},
             )
             body = self._body(response, what)
             status = self._align(body)

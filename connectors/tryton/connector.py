@@ -19,6 +19,11 @@ repeat is dropped by the inbox (a sale keeps its key ``<number>#<id>`` from done
 Stock: ``read_stock`` reads ``product.product.quantity`` (done moves) in the sale point's
 storage location (``context.locations``), the location being the sale point id the mapping
 gives for the connection. Writing stock is not offered: the POS owns its stock.
+
+Baskets (``baskets``): the ``baskets`` sink opens a handed-off basket as a draft sale at
+the till and cancels it on close; completed sales carry ``Sale.basket``; with
+``basket_settle_seconds`` set, draft sales parked at a till are read (stream ``baskets``)
+as store baskets.
 """
 
 from __future__ import annotations
@@ -45,9 +50,12 @@ from bridge.connector import (
     InboundEvent,
     Page,
     Rejection,
+    WriteBatch,
+    WriteResult,
 )
 from bridge.errors import ConfigError, DataError, TransientError
 from bridge.model.base import Record
+from connectors.tryton import baskets, reservations
 from connectors.tryton.rpc import TrytonRefusal, TrytonRpc
 from connectors.tryton.sales import decode_sale, number_text, reference, utc
 
@@ -72,7 +80,8 @@ class TrytonConfig(ConnectorConfig):
     """The trytond server, e.g. ``https://erp.example.com`` (``/<database>/rpc/`` is added)."""
     database: str = Field(min_length=1)
     username: str = Field(min_length=1)
-    """A user with the POS and Stock groups (``admin`` works too)."""
+    """A user with the POS and Stock groups (``admin`` works too); handing baskets to the
+    tills was verified with the POS, Sales and Stock groups."""
     password: SecretStr
     sale_points: tuple[int, ...] = ()
     """The ``sale.point`` ids whose sales are read; all when empty. A ticket's store is its
@@ -87,6 +96,9 @@ class TrytonConfig(ConnectorConfig):
     """Where the first read starts (a sale's last change, UTC if no offset is given);
     None: from that first read (sales before it are history, not stock movements)."""
     overlap_seconds: int = Field(default=120, ge=0, le=86_400)
+    basket_settle_seconds: int | None = Field(default=None, ge=0, le=86_400)
+    """Read draft sales parked at a till as store baskets (stream ``baskets``): a draft
+    untouched this long is a basket, not a sale being rung up. None: drafts are not read."""
 
     @field_validator("url")
     @classmethod
@@ -159,7 +171,15 @@ class TrytonConnector(Connector):
         name="tryton",
         kind="pos",
         version=VERSION,
-        capabilities=frozenset({Capability.READ_SALES, Capability.READ_STOCK}),
+        capabilities=frozenset(
+            {
+                Capability.READ_SALES,
+                Capability.READ_STOCK,
+                Capability.READ_BASKETS,
+                Capability.WRITE_BASKETS,
+                Capability.WRITE_RESERVATIONS,
+            }
+        ),
         config_model=TrytonConfig,
         description=(
             "Tryton POS (sale_point) over JSON-RPC: done/posted sale.point.sale records "
@@ -227,10 +247,15 @@ class TrytonConnector(Connector):
     # -- sales in -------------------------------------------------------------------------
 
     def streams(self) -> Sequence[str]:
-        return (SALES_STREAM,)
+        if self.config.basket_settle_seconds is None:
+            return (SALES_STREAM,)
+        return (SALES_STREAM, baskets.STREAM)
 
     def read(self, stream: str, cursor: str | None = None) -> Iterator[Page]:
         """Sales changed after ``cursor``, oldest first, one ``search_read`` page per call."""
+        if stream == baskets.STREAM and self.config.basket_settle_seconds is not None:
+            yield from self._drafts().read(cursor, self._first_since(), self._clock())
+            return
         if stream != SALES_STREAM:
             raise DataError(f"tryton has no stream {stream!r}")
         if cursor:
@@ -338,11 +363,14 @@ class TrytonConnector(Connector):
         ):
             payments.setdefault(_id(payment.get("sale")), []).append(payment)
         self._read_currencies({_id(record.get("currency")) for _, record in rows} - {0})
+        codes = baskets.sale_codes(self.rpc, ids)
+        settle = self.config.basket_settle_seconds
         events: list[InboundEvent] = []
         rejections: list[Rejection] = []
         for position, record in rows:
             try:
                 payload = self._payload(record, lines.get(position.id, []), payments)
+                payload["basket"] = baskets.sale_basket(record, codes.get(position.id), settle)
                 key = reference(payload)
                 occurred = utc(payload.get("create_date"), f"sale.point.sale {position.id}")
             except DataError as exc:
@@ -398,12 +426,40 @@ class TrytonConnector(Connector):
                 }
 
     def decode(self, event: InboundEvent) -> list[Record]:
+        if event.kind == baskets.KIND:
+            try:
+                return [baskets.decode_draft(event.payload)]
+            except DataError as exc:
+                raise DataError(str(exc), record=event.key) from exc
         if event.kind != SALE_KIND:
             raise DataError(f"tryton event kind not handled: {event.kind!r}", record=event.key)
         try:
             return [decode_sale(event.payload)]
         except DataError as exc:
             raise DataError(str(exc), record=event.key) from exc
+
+    # -- handed-off baskets (see ``baskets``) ----------------------------------------------
+
+    def write(self, sink: str, batch: WriteBatch) -> WriteResult:
+        if sink == baskets.SINK:
+            return baskets.BasketSink(self.rpc, self.config.sale_points).write(batch)
+        if sink == reservations.SINK:
+            return reservations.write_reservations(self.rpc, batch)
+        return super().write(sink, batch)
+
+    def _drafts(self) -> baskets.DraftReader:
+        def currencies(ids: set[int]) -> dict[int, dict[str, Any]]:
+            self._read_currencies({_id(i) for i in ids} - {0})
+            return self._currencies
+
+        return baskets.DraftReader(
+            self.rpc,
+            sale_points=self.config.sale_points,
+            settle_seconds=self.config.basket_settle_seconds or 0,
+            overlap_seconds=self.config.overlap_seconds,
+            page_size=self.config.page_size,
+            read_currencies=currencies,
+        )
 
     # -- stock ----------------------------------------------------------------------------
 

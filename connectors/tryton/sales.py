@@ -9,7 +9,10 @@ The payload of an event is one sale with its lines and payments, numbers as deci
      "lines": [{"id": 5, "product_id": 1, "sku": "SKU-TSHIRT-BLUE", "product_name": "T-shirt",
                 "quantity": "2.0", "unit_price": "12.0000", "unit_gross_price": "12.0000",
                 "unit_list_price": "9.9174", "amount": "24.00"}],
-     "payments": [{"id": 2, "method": "Cash", "method_id": 1, "amount": "24.00"}]}
+     "payments": [{"id": 2, "method": "Cash", "method_id": 1, "amount": "24.00"}],
+     "basket": "K7M4QXZ3"}
+
+``basket`` is the handoff code of the draft Brique opened for it, if any (``baskets``).
 
 A return is a sale whose lines have negative quantities (and a negative total, refunded
 by a cash method). Tryton's ``sale_point`` keeps no link from a return to the sale it
@@ -111,6 +114,7 @@ def decode_sale(sale: Mapping[str, Any]) -> SaleBody:
             tenders=tuple(_tenders(sale, currency, places, where)),
             total=_money(sale.get("total"), currency, places, f"{where} total"),
             channel="store",
+            basket=_text(sale.get("basket")) or None,
         )
     except ValidationError as exc:
         raise DataError(f"{where}: {exc}") from exc

@@ -44,6 +44,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from bridge.connector import (
+    BasketWrite,
     Capability,
     Connector,
     ConnectorConfig,
@@ -58,6 +59,17 @@ from bridge.connector import (
 )
 from bridge.errors import AuthError, DataError
 from bridge.model.base import Record
+from connectors.vendure.baskets import (
+    ACTIVE_ORDERS,
+    BASKET,
+    ORDER_ENTITY,
+    BasketWriter,
+    basket_cursor,
+    basket_digest,
+    basket_key,
+    decode_basket,
+    parse_basket_cursor,
+)
 from connectors.vendure.client import VendureClient, VendureGraphQLError
 from connectors.vendure.orders import (
     ORDER,
@@ -69,6 +81,8 @@ from connectors.vendure.orders import (
     parse_time,
     time_text,
 )
+from connectors.vendure.returns import write_returns
+from connectors.vendure.shop import ShopClient
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +91,8 @@ MAX_BATCH = 100
 VARIANT_ENTITY = "vendure_variant"
 """Binding: SKU -> ProductVariant id."""
 PRICE_FIELDS = frozenset({"price"})
+MAX_BASKETS = 10
+"""Baskets per ``baskets`` batch: each is a few Shop API calls."""
 
 CHECK = "query BriqueCheck { activeAdministrator { id emailAddress } }"
 VARIANT_FIELDS = (
@@ -144,6 +160,37 @@ class VendureConfig(ConnectorConfig):
     """``TicketKey.store`` of web orders (map it in the mapping's locations)."""
     orders_since: datetime | None = None
     """Where the ``orders`` stream starts the first time (UTC if no offset); all if unset."""
+    shop_api_url: str | None = None
+    """The Shop API endpoint, for opening baskets; ``.../shop-api`` beside ``admin_api_url``
+    when unset."""
+    basket_url: str | None = None
+    """The storefront page that resumes a handed-off basket, a template with ``{token}`` (the
+    session token) and optionally ``{order}`` (order code) and ``{code}`` (handoff code):
+    ``https://shop.example.com/basket/resume?token={token}``. Needed to open baskets (see
+    ``connectors.vendure.baskets`` for what the page must do)."""
+    read_baskets: bool = True
+    """Poll the ``baskets`` stream (active orders) with the orders."""
+    baskets_since: datetime | None = None
+    """Where the ``baskets`` stream starts the first time (UTC if no offset); all if unset."""
+
+    @field_validator("basket_url")
+    @classmethod
+    def _basket_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            value.format(token="t", order="o", code="c")  # noqa: S106 - a trial format
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"basket_url may only use {{token}}, {{order}} and {{code}}: {exc}"
+            ) from None
+        if "{token}" not in value:
+            raise ValueError("basket_url must carry {token}: the storefront resumes the session")
+        parts = urlsplit(value)
+        local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+        if parts.scheme != "https" and not (parts.scheme == "http" and local):
+            raise ValueError("basket_url must be an https:// address: the link carries the token")
+        return value
 
     @field_validator("admin_api_url")
     @classmethod
@@ -201,6 +248,9 @@ class VendureConnector(Connector):
                 Capability.WRITE_PRICES,
                 Capability.READ_STOCK,
                 Capability.READ_ORDERS,
+                Capability.WRITE_RETURNS,
+                Capability.READ_BASKETS,
+                Capability.WRITE_BASKETS,
             }
         ),
         config_model=VendureConfig,
@@ -208,7 +258,7 @@ class VendureConnector(Connector):
             "Vendure (Admin GraphQL API): variant stock per stock location and prices out, "
             "orders polled."
         ),
-        batch_limits={"stock": MAX_BATCH, "prices": MAX_BATCH},
+        batch_limits={"stock": MAX_BATCH, "prices": MAX_BATCH, "baskets": MAX_BASKETS},
     )
     config: VendureConfig
 
@@ -223,15 +273,22 @@ class VendureConnector(Connector):
             timeout=self.config.timeout,
             user_agent=f"brique-vendure/{self.info.version}",
         )
+        self.shop = ShopClient(
+            self.config.shop_api_url or _shop_api(self.config.admin_api_url),
+            channel_token=self.config.channel_token,
+            timeout=self.config.timeout,
+            user_agent=f"brique-vendure/{self.info.version}",
+        )
 
     def __repr__(self) -> str:
         return f"VendureConnector({self.context.connection!r}, {self.config.admin_api_url!r})"
 
     def close(self) -> None:
         self.client.close()
+        self.shop.close()
 
     def streams(self) -> Sequence[str]:
-        return ("orders",)
+        return ("orders", "baskets") if self.config.read_baskets else ("orders",)
 
     # -- connection -----------------------------------------------------------------------
 
@@ -295,7 +352,40 @@ class VendureConnector(Connector):
             return self._write_stock(batch)
         if sink == "prices":
             return self._write_prices(batch)
+        if sink == "returns":
+            return write_returns(self, batch)
+        if sink == "baskets":
+            return self._write_baskets(batch)
         raise DataError(f"vendure has no sink {sink!r}")
+
+    def _write_baskets(self, batch: WriteBatch) -> WriteResult:
+        """Open or close handed-off baskets as active orders (``connectors.vendure.baskets``);
+        keys are handoff codes."""
+        result = WriteResult()
+        writer = BasketWriter(
+            self.client,
+            self.shop,
+            self.context.bindings,
+            self.config.basket_url,
+            lambda skus: self._read(skus),
+        )
+        for position, raw in enumerate(batch.items):
+            item = _coerce(BasketWrite, raw, position, "baskets")
+            result.failed.pop(item.code, None)
+            try:
+                if item.action == "open":
+                    opened = writer.open(item)
+                    result.observed[item.code] = {"id": opened.id, "url": opened.url}
+                else:
+                    code = writer.close(item)
+                    result.observed[item.code] = {"id": code, "closed": True}
+            except DataError as exc:
+                result.failed[item.code] = str(exc)
+                result.observed.pop(item.code, None)
+                continue
+            result.written += 1
+        log.info("vendure baskets: %d written, %d refused", result.written, len(result.failed))
+        return result
 
     def _write_stock(self, batch: WriteBatch) -> WriteResult:
         result = WriteResult()
@@ -441,9 +531,64 @@ class VendureConnector(Connector):
     # -- orders in ------------------------------------------------------------------------
 
     def read(self, stream: str, cursor: str | None = None) -> Iterator[Page]:
+        if stream == "baskets" and self.config.read_baskets:
+            return self._read_baskets(cursor)
         if stream != "orders":
             raise DataError(f"vendure has no stream {stream!r}")
         return self._read_orders(cursor)
+
+    def _read_baskets(self, cursor: str | None) -> Iterator[Page]:
+        """Active orders changed since the cursor, oldest change first (see
+        ``connectors.vendure.baskets``): a keyset on ``updatedAt`` whose cursor keeps a digest
+        per order of its last instant, as a change within one second keeps ``updatedAt``."""
+        if cursor:
+            since, seen = parse_basket_cursor(cursor)
+        else:
+            start = self.config.baskets_since
+            if start is not None and start.tzinfo is None:
+                start = start.replace(tzinfo=UTC)
+            since, seen = (start.astimezone(UTC) if start else None), {}
+        take = self.config.page_size
+        while True:
+            after = (since or EPOCH) - timedelta(milliseconds=1)
+            data = self.client.execute(
+                ACTIVE_ORDERS, {"after": time_text(after), "take": take}, what="vendure baskets"
+            )
+            items = [
+                i for i in (data.get("orders") or {}).get("items") or () if isinstance(i, dict)
+            ]
+            events: list[InboundEvent] = []
+            for order in items:
+                updated = parse_time(order.get("updatedAt"))
+                order_id = str(order.get("id") or "")
+                if updated is None or not order_id or not order.get("code"):
+                    log.warning("vendure baskets: skipped an order without id, code or updatedAt")
+                    continue
+                digest = basket_digest(order)
+                if since is not None and (
+                    updated < since or (updated == since and seen.get(order_id) == digest)
+                ):
+                    continue
+                if since is None or updated > since:
+                    since, seen = updated, {}
+                seen[order_id] = digest
+                events.append(
+                    InboundEvent(
+                        key=basket_key(order, digest),
+                        kind=BASKET,
+                        payload=order,
+                        occurred_at=updated,
+                    )
+                )
+            if not events:
+                if len(items) >= take and take < 1000:
+                    take = min(1000, take * 2)  # one instant holds more than a page
+                    continue
+                return
+            assert since is not None
+            yield Page(events=events, cursor=basket_cursor(since, seen))
+            if len(items) < take:
+                return
 
     def _read_orders(self, cursor: str | None) -> Iterator[Page]:
         """Orders changed since the cursor, oldest change first, a keyset on ``updatedAt``.
@@ -511,9 +656,19 @@ class VendureConnector(Connector):
         return start.astimezone(UTC), frozenset()
 
     def decode(self, event: InboundEvent) -> list[Record]:
+        if event.kind == BASKET:
+            code = str(event.payload.get("code") or "")
+            handoff = self.context.bindings.get_internal(ORDER_ENTITY, code) if code else None
+            return list(decode_basket(event.payload, handoff))
         if event.kind != ORDER:
             raise DataError(f"vendure cannot decode events of kind {event.kind!r}")
         return list(decode_order(event.payload, store=self.config.orders_store))
+
+
+def _shop_api(admin_api_url: str) -> str:
+    """``https://shop/admin-api`` -> ``https://shop/shop-api`` (Vendure's default paths)."""
+    base, _, last = admin_api_url.rstrip("/").rpartition("/")
+    return f"{base}/shop-api" if last == "admin-api" else f"{admin_api_url.rstrip('/')}/shop-api"
 
 
 def _sorted_ids(ids: frozenset[str]) -> list[str]:

@@ -14,6 +14,10 @@ The connector stores an order as the Admin API prints it for the query in
 Amounts are integers in the currency's minor units (``2379`` EUR = 23.79); they are turned
 into ``Decimal`` exactly through the currency's ISO 4217 exponent (``minor_to_decimal``).
 
+Baskets. An order placed from an active order keeps its ``code``, so ``Sale.basket`` is the
+order code: the basket the ``baskets`` stream read, or the one a ``baskets`` write opened
+(answered as its ``id``), is marked converted by it.
+
 States. An order in ``Created``, ``Draft``, ``AddingItems`` or ``ArrangingPayment`` is a
 basket, not a sale: it is not read. ``Cancelled`` is a cancelled sale; every other state
 (``PaymentAuthorized``, ``PaymentSettled``, ``Shipped``, ``Delivered``, ``Modifying``...) is a
@@ -35,6 +39,8 @@ from bridge.model import CustomerRef, Money, Sale, SaleBody, SaleLine, SaleStatu
 ORDER = "order"
 NOT_PLACED = frozenset({"Created", "Draft", "AddingItems", "ArrangingPayment"})
 CANCELLED = frozenset({"Cancelled"})
+PAID = frozenset({"PaymentAuthorized", "PaymentSettled"})
+"""The states an order is placed in: read under its first key."""
 
 # ISO 4217 minor-unit exponents that are not 2 (the rest of the list uses 2).
 _EXPONENTS = {
@@ -98,7 +104,12 @@ def time_text(moment: datetime) -> str:
 
 
 def is_placed(payload: Mapping[str, Any]) -> bool:
-    return str(payload.get("state") or "") not in NOT_PLACED
+    """A cart cancelled before it was placed (Brique closes a cart bought at a till with
+    ``cancelOrder``) has no ``orderPlacedAt``: it was never a sale."""
+    state = str(payload.get("state") or "")
+    if state in CANCELLED and "orderPlacedAt" in payload and not payload["orderPlacedAt"]:
+        return False
+    return state not in NOT_PLACED
 
 
 def status_of(payload: Mapping[str, Any]) -> SaleStatus:
@@ -108,11 +119,17 @@ def status_of(payload: Mapping[str, Any]) -> SaleStatus:
 
 
 def order_key(payload: Mapping[str, Any]) -> str | None:
-    """One inbox key per order and outcome: a later cancellation is a new event."""
+    """One inbox key per order and outcome: a later cancellation is a new event. So is a
+    change past payment (shipped, delivered, modified: keyed by state and ``updatedAt``),
+    so a shipment or an edit reaches Brique (as a new version of the order)."""
     code = str(payload.get("code") or "").strip()
     if not code:
         return None
-    return f"order/{code}/{status_of(payload).value}"
+    key = f"order/{code}/{status_of(payload).value}"
+    state = str(payload.get("state") or "")
+    if state in PAID or state in CANCELLED:
+        return key
+    return f"{key}/{state}@{payload.get('updatedAt') or ''}"
 
 
 def decode_order(payload: Mapping[str, Any], *, store: str) -> list[SaleBody]:
@@ -153,6 +170,8 @@ def decode_order(payload: Mapping[str, Any], *, store: str) -> list[SaleBody]:
                 else None
             ),
             channel="web",
+            # A Vendure order is its own cart placed: the active order's code is the basket.
+            basket=code,
         )
     except ValidationError as exc:
         raise DataError(f"{what}: {exc}") from None

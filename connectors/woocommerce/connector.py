@@ -53,6 +53,7 @@ from bridge.connector import (
 )
 from bridge.errors import AuthError, ConfigError, DataError, TransientError
 from bridge.model.base import Record
+from connectors.woocommerce.carts import CART, CART_TOKEN, CART_TOPICS, cart_event, decode_cart
 from connectors.woocommerce.client import WooClient, WooRequestError, has_next, ids_of
 from connectors.woocommerce.payloads import (
     ITEM_ENTITY,
@@ -70,6 +71,7 @@ from connectors.woocommerce.payloads import (
     parse_time,
     platform_id,
 )
+from connectors.woocommerce.returns import write_returns
 
 log = logging.getLogger(__name__)
 
@@ -229,12 +231,15 @@ class WooCommerceConnector(Connector):
                 Capability.READ_STOCK,
                 Capability.WEBHOOKS,
                 Capability.READ_ORDERS,
+                Capability.READ_BASKETS,
+                Capability.WRITE_RETURNS,
             }
         ),
         config_model=WooCommerceConfig,
         description=(
             "WooCommerce REST API v3: stock and prices out (products and variations batch "
-            "endpoints), orders in (webhooks and polling), stock levels in (product webhooks)."
+            "endpoints), orders in (webhooks and polling), stock levels in (product webhooks), "
+            "Store API carts in (pushed by the shop, see connectors.woocommerce.carts)."
         ),
         batch_limits={"stock": MAX_BATCH, "prices": MAX_BATCH},
     )
@@ -306,6 +311,8 @@ class WooCommerceConnector(Connector):
             return self._write_stock(batch)
         if sink == "prices":
             return self._write_prices(batch)
+        if sink == "returns":
+            return write_returns(self, batch)
         raise DataError(f"woocommerce has no sink {sink!r}")
 
     def _write_stock(self, batch: WriteBatch) -> WriteResult:
@@ -769,6 +776,11 @@ class WooCommerceConnector(Connector):
             raise DataError(f"woocommerce webhook {topic} {delivery}: body is not JSON") from None
         if not isinstance(payload, dict):
             raise DataError(f"woocommerce webhook {topic} {delivery}: body is not an object")
+        if topic in CART_TOPICS:
+            token = (request.header(CART_TOKEN) or "").strip()
+            if not token:
+                raise DataError(f"woocommerce {topic} push without a {CART_TOKEN} header")
+            return [cart_event(token, payload)]
         occurred = moment(payload, "date_modified", self.zone)
         if topic in ORDER_TOPICS:
             key = order_key(payload) or (f"order-delivery/{delivery}" if delivery else None)
@@ -800,6 +812,14 @@ class WooCommerceConnector(Connector):
                 return bindings.get_internal(ITEM_ENTITY, external)
 
             return list(decode_order(event.payload, self.config.store, self.zone, sku_of_line))
+        if event.kind == CART:
+            return list(
+                decode_cart(
+                    event.payload.get("cart") or {},
+                    str(event.payload.get("cart_id") or ""),
+                    lambda product: bindings.get_internal(ITEM_ENTITY, product),
+                )
+            )
         if event.kind == PRODUCT:
             return list(
                 decode_stock_level(

@@ -13,6 +13,13 @@ Lists are DRF ``PageNumberPagination`` pages (``count``, ``next``, ``previous``,
 (``/api/products/<p>/stockrecords/<id>/``); ``/api/admin/`` has no root (404); a refused
 credential is 403 (DRF with session auth first); ``num_in_stock`` < 0 is a 400 with DRF's
 field error. There is no stock record list.
+
+Baskets, as the real oscar-api 3.3.0 serves them to an anonymous shopper: ``GET /api/basket/``
+without a session makes an empty basket and a Django session holding it (``Set-Cookie:
+sessionid=...``); ``/api/baskets/<id>/`` and its ``lines/`` answer only to that session (401
+otherwise, 404 once the basket is not editable); ``add-product`` answers 406 with a
+``reason`` beyond the stock; line prices are line totals. ``/api/admin/baskets/`` is the
+shop-side ``BasketChanges`` view of ``connectors/oscar/shop_views.py``.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -53,6 +61,14 @@ class FakeOscar:
         self.forced: tuple[int, dict[str, str]] | None = None
         self.failure: BaseException | None = None
         self.auth_ok = True
+        self.baskets: dict[int, dict[str, Any]] = {}
+        self.django_sessions: dict[str, int | None] = {}
+        """Django session key -> the id of the anonymous basket it holds."""
+        self.basket_views = True
+        """Whether the shop installed ``BasketChanges`` (``/api/admin/baskets/``)."""
+        self.now = T0 + timedelta(hours=1)
+        self.shopper_calls: list[tuple[str, str, bool]] = []
+        """(method, URL, sent credentials?) of each call outside the admin API."""
 
     # -- data ------------------------------------------------------------------------------
 
@@ -89,10 +105,13 @@ class FakeOscar:
         placed: datetime | None = None,
         status: str = "Pending",
         email: str = "jane@example.com",
+        basket: int | None = None,
     ) -> int:
-        """``lines``: (stock record id, quantity, line total incl. tax)."""
+        """``lines``: (stock record id, quantity, line total incl. tax); ``basket``: the id of
+        the basket it was placed from (the order's own id if not given)."""
         order_id = len(self.orders) + 1
         self.orders[order_id] = {
+            "basket": basket or order_id,
             "number": number,
             "placed": placed or T0 + timedelta(minutes=order_id),
             "status": status,
@@ -105,7 +124,40 @@ class FakeOscar:
         ]
         return order_id
 
+    def add_basket(
+        self,
+        lines: list[tuple[int, int]],
+        *,
+        status: str = "Open",
+        owner: tuple[int, str] | None = None,
+        at: datetime | None = None,
+        order: str | None = None,
+    ) -> int:
+        """``lines``: (stock record id, quantity); all changed at ``at``."""
+        basket_id = max([*self.baskets, *self.orders, 0]) + 1
+        moment = at or self.tick()
+        self.baskets[basket_id] = {
+            "id": basket_id,
+            "status": status,
+            "owner": owner,
+            "created": moment,
+            "order": order,
+            "lines": [],
+        }
+        for record, quantity in lines:
+            self._add_line(self.baskets[basket_id], record, quantity, moment)
+        return basket_id
+
+    def tick(self) -> datetime:
+        self.now += timedelta(microseconds=1)
+        return self.now
+
     def seed(self, stream: str, count: int) -> None:
+        if stream == "baskets":
+            record = self.add_product(f"SEED-{len(self.products):04d}")
+            for n in range(count):  # pairs share one change time
+                self.add_basket([(record, 1)], at=T0 + timedelta(minutes=n // 2))
+            return
         if stream != "orders":
             raise ValueError(stream)
         record = self.add_product(f"SEED-{len(self.products):04d}")
@@ -175,7 +227,7 @@ class FakeOscar:
         order = self.orders[order_id]
         return {
             "number": order["number"],
-            "basket": f"{API}/baskets/{order_id}/",
+            "basket": f"{API}/baskets/{order['basket']}/",
             "url": f"{API}/admin/orders/{order_id}/",
             "lines": f"{API}/admin/orders/{order_id}/lines/",
             "owner": None,
@@ -229,12 +281,14 @@ class FakeOscar:
         if self.forced is not None:
             status, headers = self.forced
             return status, headers, json.dumps({"detail": "forced"})
-        if not self._authorised(request):
-            return 403, {}, json.dumps({"detail": "Invalid username/password."})
         parts = urlsplit(request.url)
         path = parts.path.rstrip("/").split("/")[2:]  # after "/api"
         query = parse_qs(parts.query)
-        if path[:1] != ["admin"] or len(path) < 2:
+        if path[:1] != ["admin"]:
+            return self._shopper(request, path)
+        if not self._authorised(request):
+            return 403, {}, json.dumps({"detail": "Invalid username/password."})
+        if len(path) < 2:
             return 404, {"Content-Type": "text/html"}, "<h1>Not Found</h1>"
         return self._route(request, path[1:], query)
 
@@ -263,6 +317,16 @@ class FakeOscar:
             return 200, {}, json.dumps(self.product_json(product))
         if path[:1] == ["stockrecords"] and len(path) == 2:
             return self._stockrecord(request, int(path[1]))
+        if path == ["baskets"] and method == "GET" and self.basket_views:
+            return self._basket_changes(query)
+        if path[:1] == ["baskets"] and len(path) == 2 and method == "DELETE" and self.basket_views:
+            basket = self.baskets.get(int(path[1]))
+            if basket is None:
+                return 404, {}, json.dumps({"detail": "No Basket matches the given query."})
+            if basket["status"] not in ("Open", "Saved"):
+                return 200, {}, json.dumps({"deleted": False, "status": basket["status"]})
+            del self.baskets[basket["id"]]
+            return 204, {}, ""
         if path == ["orders"] and method == "GET":
             ids = sorted(self.orders, key=lambda i: self.orders[i]["placed"], reverse=True)
             return self._page("orders", [self.order_json(i) for i in ids], query)
@@ -305,6 +369,169 @@ class FakeOscar:
             "results": chunk,
         }
         return 200, {"Content-Type": "application/json"}, json.dumps(body)
+
+    # -- baskets: the shop-side BasketChanges view --------------------------------------
+
+    def changed(self, basket: dict[str, Any]) -> datetime:
+        return max([basket["created"], *(line["updated"] for line in basket["lines"])])
+
+    def basket_row(self, basket: dict[str, Any]) -> dict[str, Any]:
+        owner = basket["owner"]
+        lines = []
+        for line in basket["lines"]:
+            record = self.records[line["record"]]
+            lines.append(
+                {
+                    "id": line["id"],
+                    "product": record["product"],
+                    "upc": self.products[record["product"]]["upc"],
+                    "title": self.products[record["product"]]["title"],
+                    "stockrecord": record["id"],
+                    "partner": self.partners[record["partner"]],
+                    "partner_sku": record["partner_sku"],
+                    "quantity": line["quantity"],
+                    "price_currency": record["price_currency"],
+                    "price_excl_tax": line["price"],
+                    "price_incl_tax": line["price"],
+                    "date_updated": line["updated"].isoformat(),
+                }
+            )
+        return {
+            "id": basket["id"],
+            "status": basket["status"],
+            "changed": self.changed(basket).isoformat(),
+            "date_created": basket["created"].isoformat(),
+            "date_merged": None,
+            "date_submitted": None,
+            "owner": None if owner is None else {"id": owner[0], "email": owner[1]},
+            "order": basket["order"],
+            "currency": lines[0]["price_currency"] if lines else "EUR",
+            "lines": lines,
+        }
+
+    def _basket_changes(self, query: dict[str, list[str]]) -> Any:
+        since_text = (query.get("since") or [""])[0]
+        since = datetime.fromisoformat(since_text) if since_text else None
+        after = int((query.get("after") or ["0"])[0])
+        limit = int((query.get("limit") or ["100"])[0])
+        rows = sorted(self.baskets.values(), key=lambda b: (self.changed(b), b["id"]))
+        if since is not None:
+            rows = [b for b in rows if (self.changed(b), b["id"]) > (since, after)]
+        page = [self.basket_row(b) for b in rows[:limit]]
+        return (
+            200,
+            {"Content-Type": "application/json"},
+            json.dumps({"results": page, "more": len(rows) > limit}),
+        )
+
+    # -- baskets: oscar-api as an anonymous shopper ------------------------------------------
+
+    def _add_line(
+        self, basket: dict[str, Any], record_id: int, quantity: int, moment: datetime
+    ) -> None:
+        record = self.records[record_id]
+        basket["lines"].append(
+            {
+                "id": sum(len(b["lines"]) for b in self.baskets.values()) + 1,
+                "record": record_id,
+                "quantity": quantity,
+                "price": record["price"],
+                "updated": moment,
+            }
+        )
+
+    def _shopper_basket_json(self, basket: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": basket["id"],
+            "owner": None,
+            "status": basket["status"],
+            "lines": f"{API}/baskets/{basket['id']}/lines/",
+            "url": f"{API}/baskets/{basket['id']}/",
+            "currency": "EUR" if basket["lines"] else None,
+        }
+
+    def _shopper_line_json(self, basket: dict[str, Any], line: dict[str, Any]) -> dict[str, Any]:
+        record = self.records[line["record"]]
+        total = str(Decimal(line["price"]) * line["quantity"])
+        return {
+            "url": f"{API}/baskets/{basket['id']}/lines/{line['id']}/",
+            "product": f"{API}/products/{record['product']}/",
+            "quantity": line["quantity"],
+            "attributes": [],
+            "price_currency": record["price_currency"],
+            "price_excl_tax": total,
+            "price_incl_tax": total,
+            "basket": f"{API}/baskets/{basket['id']}/",
+            "stockrecord": f"{API}/products/{record['product']}/stockrecords/{record['id']}/",
+        }
+
+    def _shopper(self, request: Any, path: list[str]) -> Any:
+        self.shopper_calls.append((request.method, request.url, "Authorization" in request.headers))
+        cookies = request.headers.get("Cookie", "")
+        key = next(
+            (c.split("=", 1)[1] for c in cookies.split("; ") if c.startswith("sessionid=")), None
+        )
+        headers = {"Content-Type": "application/json"}
+        if key not in self.django_sessions:
+            key = None
+        mine = self.django_sessions.get(key) if key else None
+        method = request.method
+        if path == ["basket"] and method == "GET":
+            if mine is None or self.baskets.get(mine, {}).get("status") != "Open":
+                if key is None:
+                    key = f"session{len(self.django_sessions) + 1:028d}"
+                    headers["Set-Cookie"] = f"sessionid={key}; HttpOnly; Path=/"
+                mine = self.add_basket([])
+                self.django_sessions[key] = mine
+            return 200, headers, json.dumps(self._shopper_basket_json(self.baskets[mine]))
+        if path == ["basket", "add-product"] and method == "POST":
+            basket = self.baskets.get(mine) if mine else None
+            if basket is None:
+                return 401, headers, json.dumps({"detail": "no basket"})
+            body = json.loads(request.body)
+            product = int(body["url"].rstrip("/").rsplit("/", 1)[-1])
+            record = next(r for r in self.records.values() if r["product"] == product)
+            if body["quantity"] > record["num_in_stock"]:
+                reason = f"a maximum of {record['num_in_stock']} can be bought"
+                return 406, headers, json.dumps({"reason": reason})
+            self._add_line(basket, record["id"], body["quantity"], self.tick())
+            return 200, headers, json.dumps(self._shopper_basket_json(basket))
+        if path[:1] == ["baskets"] and len(path) >= 2:
+            basket = self.baskets.get(int(path[1]))
+            if basket is None or basket["status"] not in ("Open", "Saved"):
+                return 404, headers, json.dumps({"detail": "No Basket matches the given query."})
+            if mine != basket["id"]:
+                return (
+                    401,
+                    headers,
+                    json.dumps({"detail": "Authentication credentials were not provided."}),
+                )
+            return self._shopper_on_basket(request, basket, path[2:], headers)
+        return 404, {"Content-Type": "text/html"}, "<h1>Not Found</h1>"
+
+    def _shopper_on_basket(
+        self, request: Any, basket: dict[str, Any], rest: list[str], headers: dict[str, str]
+    ) -> Any:
+        method = request.method
+        if not rest:
+            if method == "DELETE":
+                del self.baskets[basket["id"]]
+                return 204, headers, ""
+            return 200, headers, json.dumps(self._shopper_basket_json(basket))
+        if rest == ["lines"]:
+            items = [self._shopper_line_json(basket, line) for line in basket["lines"]]
+            body = {"count": len(items), "next": None, "previous": None, "results": items}
+            return 200, headers, json.dumps(body)
+        line = next((x for x in basket["lines"] if [str(x["id"])] == rest[1:]), None)
+        if rest[:1] != ["lines"] or line is None:
+            return 404, headers, json.dumps({"detail": "No Line matches the given query."})
+        if method == "DELETE":
+            basket["lines"].remove(line)
+            return 204, headers, ""
+        if method == "PATCH":
+            line["quantity"] = json.loads(request.body)["quantity"]
+            line["updated"] = self.tick()
+        return 200, headers, json.dumps(self._shopper_line_json(basket, line))
 
 
 def _any_url(site: str) -> Any:

@@ -7,7 +7,10 @@ worked"), the way ``tests.tryton.server`` runs Tryton:
    a cache folder outside the checkout (``$BRIQUE_E2E_CACHE`` or ``~/.cache/brique-e2e``,
    sub-folder ``oscar-4.2.1``), made once under a file lock;
 2. ``ensure_template``: the Django project (``shop/settings.py``, ``shop/urls.py``; the admin
-   API unblocked with ``OSCARAPI_BLOCK_ADMIN_API_ACCESS = False``), migrated and seeded once
+   API unblocked with ``OSCARAPI_BLOCK_ADMIN_API_ACCESS = False``; anonymous checkout allowed;
+   the connector's shop-side views ``connectors/oscar/shop_views.py`` installed as
+   ``brique_oscar.py`` at ``/api/admin/baskets/[<id>/]`` and ``/basket/resume/``), migrated and
+   seeded once
    (superuser ``admin``/``admin``, a product class tracking stock, product ``upc``
    ``SKU-TSHIRT-BLUE``, partner ``store-1``, its stock record: 10 units at 19.99 EUR, and a
    sample order ``100001`` of 1 unit) and kept as ``template.sqlite``;
@@ -39,6 +42,8 @@ INITIAL_STOCK = 10
 PRICE = "19.99"
 CURRENCY = "EUR"
 STOCKRECORD_ID = 1
+SHOP_VIEWS = Path(__file__).resolve().parents[2] / "connectors" / "oscar" / "shop_views.py"
+"""The shop-side views of the Oscar connector (basket changes, basket resume link)."""
 
 
 class InstallUnavailable(RuntimeError):
@@ -174,6 +179,7 @@ HAYSTACK_CONNECTIONS = {"default": {"ENGINE": "haystack.backends.simple_backend.
 STATIC_URL = "/static/"
 OSCAR_DEFAULT_CURRENCY = "EUR"
 OSCARAPI_BLOCK_ADMIN_API_ACCESS = False
+OSCAR_ALLOW_ANON_CHECKOUT = True
 REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -184,7 +190,12 @@ URLS = """
 from django.apps import apps
 from django.urls import include, path
 
+from brique_oscar import BasketChanges, BasketClose, resume_basket
+
 urlpatterns = [
+    path("api/admin/baskets/", BasketChanges.as_view(), name="brique-basket-changes"),
+    path("api/admin/baskets/<int:pk>/", BasketClose.as_view(), name="brique-basket-close"),
+    path("basket/resume/", resume_basket, name="brique-basket-resume"),
     path("api/", include("oscarapi.urls")),
     path("", include(apps.get_app_config("oscar").urls[0])),
 ]
@@ -244,6 +255,8 @@ def write_project(folder: Path) -> Path:
     (shop / "__init__.py").write_text("")
     (shop / "settings.py").write_text(SETTINGS)
     (shop / "urls.py").write_text(URLS)
+    # The views a shop adds for Brique's baskets, as shipped with the connector.
+    shutil.copyfile(SHOP_VIEWS, folder / "brique_oscar.py")
     (folder / "seed.py").write_text(SEED)
     return folder
 

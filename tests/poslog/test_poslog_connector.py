@@ -61,6 +61,8 @@ def test_info_and_entry_point() -> None:
         Capability.READ_SALES,
         Capability.FILE_DROP,
         Capability.HTTP_PUSH,
+        Capability.READ_BASKETS,
+        Capability.WRITE_BASKETS,
     }
     assert info.config_model is PosLogConfig
     (ep,) = [e for e in entry_points(group="brique.connectors") if e.name == "poslog"]

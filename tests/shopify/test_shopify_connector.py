@@ -35,20 +35,30 @@ from connectors.shopify.graphql import estimate_cost
 def test_info_declares_the_contract() -> None:
     info = ShopifyConnector.info
     assert info.name == "shopify" and info.kind == "shop"
-    assert info.capabilities == {
+    # The loyalty and returns sinks add their own capabilities beside these.
+    assert info.capabilities >= {
         Capability.WRITE_STOCK,
         Capability.WRITE_PRICES,
         Capability.READ_STOCK,
         Capability.WEBHOOKS,
         Capability.READ_ORDERS,
+        Capability.READ_BASKETS,
+        Capability.WRITE_BASKETS,
     }
-    assert info.batch_limits == {"stock": 250, "prices": 250}
+    limits = info.batch_limits
+    assert (limits["stock"], limits["prices"], limits["baskets"]) == (250, 250, 25)
 
 
 def test_config_defaults_and_limits() -> None:
     config = make_config(shop_url="https://x.myshopify.com/")
     assert config.graphql_url == "https://x.myshopify.com/admin/api/2026-01/graphql.json"
     assert config.stock_batch_size == 250 and config.reason == "correction"
+    assert config.storefront_token is None and config.storefront_country is None
+    assert config.storefront_url == "https://x.myshopify.com/api/2026-01/graphql.json"
+    pinned = make_config(storefront_api_version="2025-10")
+    assert pinned.storefront_url.endswith("/api/2025-10/graphql.json")
+    with pytest.raises(ValidationError):
+        make_config(storefront_country="france")
     with pytest.raises(ValidationError):
         make_config(stock_batch_size=251)
     with pytest.raises(ValidationError):

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 import pytest
-from shopify_fakes import LOC_A, WEBHOOK_SECRET
+from shopify_fakes import LOC_A, sign, webhook
 
 from bridge.connector import ConnectorContext, InboundEvent, WebhookRequest
 from bridge.errors import AuthError, DataError
@@ -67,25 +62,6 @@ ORDER = {
         "last_name": "Smith",
     },
 }
-
-
-def sign(body: bytes, secret: str = WEBHOOK_SECRET) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
-def webhook(topic: str, payload: dict[str, Any], **headers: str) -> WebhookRequest:
-    body = json.dumps(payload).encode()
-    base = {
-        "X-Shopify-Topic": topic,
-        "X-Shopify-Hmac-Sha256": sign(body),
-        "X-Shopify-Shop-Domain": "brique-test.myshopify.com",
-        "X-Shopify-API-Version": "2026-01",
-        "X-Shopify-Webhook-Id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
-        "X-Shopify-Event-Id": "98880550-7158-44d4-b7cd-2c97c8a091b5",
-        "X-Shopify-Triggered-At": "2026-01-15T16:15:48.123456789Z",
-    }
-    base.update(headers)
-    return WebhookRequest(headers={k: v for k, v in base.items() if v}, body=body)
 
 
 # -- verification -------------------------------------------------------------------------

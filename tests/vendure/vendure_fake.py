@@ -12,7 +12,12 @@ Answers are shaped as a real Vendure 3.7.3 answered (``tests/vendure/server.py``
   unknown stock location with ``FOREIGN KEY constraint failed`` (no code);
 - variants: ``{"id": "1", "sku": ..., "price": 1999, "currencyCode": "EUR", "stockOnHand": 10,
   "stockAllocated": 0, "stockLevels": [{"stockLocationId": "1", "stockOnHand": 10,
-  "stockAllocated": 0}]}``; ``updatedAt`` has whole seconds (SQLite).
+  "stockAllocated": 0}]}``; ``updatedAt`` has whole seconds (SQLite);
+- the Shop API (``SHOP_URL``): a call without a known bearer token opens an anonymous session
+  and answers its token in ``vendure-auth-token`` (``activeOrder`` is null until
+  ``addItemToOrder`` creates the order); ``addItemToOrder`` beyond the stock answers
+  ``InsufficientStockError`` and adds what there is; the Admin API's ``cancelOrder`` cancels an
+  active order (state ``Cancelled``, ``active: false``).
 
 Queries are recognised by their operation name (the connector names each one).
 """
@@ -29,6 +34,8 @@ from typing import Any
 import responses
 
 URL = "http://127.0.0.1:3000/admin-api"
+SHOP_URL = "http://127.0.0.1:3000/shop-api"
+ACTIVE_STATES = ("AddingItems", "ArrangingPayment")
 USER = "superadmin"
 PASSWORD = "vendure-test-pass-5b2d"
 TOKEN = "d3760009cab0bc6503338e5f35cb097fa94ae8593a739c15925b8ef18c9edd2d"
@@ -59,6 +66,12 @@ class FakeVendure:
         self.password = PASSWORD
         self.sessions = {TOKEN}
         self.logins = 0
+        self.shop_sessions: dict[str, str | None] = {}
+        """Shop API session token -> the id of its active order (None before the first item)."""
+        self.shop_operations: list[str] = []
+        self.shop_logins = 0
+        self.now = T0 + timedelta(hours=1)
+        """The time Shop API changes are stamped with (whole seconds, as on SQLite)."""
 
     # -- data ------------------------------------------------------------------------------
 
@@ -98,15 +111,17 @@ class FakeVendure:
         return order_id
 
     def seed(self, stream: str, count: int) -> None:
-        if stream != "orders":
+        if stream not in ("orders", "baskets"):
             raise ValueError(stream)
         variant = self.add_variant(f"SEED-{len(self.variants):04d}")
+        state = "AddingItems" if stream == "baskets" else "PaymentSettled"
         for n in range(count):
             # pairs of orders share one second, as Vendure's SQLite times do
             self.add_order(
                 f"SEEDORDER{len(self.orders) + 1:05d}",
                 [(variant, 1, 2379)],
                 updated=T0 + timedelta(seconds=n // 2),
+                state=state,
             )
 
     # -- harness protocol -----------------------------------------------------------------
@@ -142,11 +157,11 @@ class FakeVendure:
 
     def order_json(self, order: dict[str, Any]) -> dict[str, Any]:
         lines = []
-        for n, (variant_id, quantity, unit) in enumerate(order["lines"], start=1):
+        for variant_id, quantity, unit in order["lines"]:
             variant = self.variants[variant_id]
             lines.append(
                 {
-                    "id": f"{order['id']}{n:02d}",
+                    "id": f"{order['id']}{int(variant_id):03d}",  # stable, as Vendure's
                     "quantity": quantity,
                     "unitPriceWithTax": unit,
                     "linePriceWithTax": unit * quantity,
@@ -158,19 +173,25 @@ class FakeVendure:
                     },
                 }
             )
-        placed = order["state"] not in ("AddingItems", "ArrangingPayment")
+        active = order["state"] in ACTIVE_STATES
+        # As Vendure: a placed order cancelled later keeps orderPlacedAt, a cancelled cart has none.
+        placed = not active and (order["state"] != "Cancelled" or order.get("was_placed", True))
+        email = order["email"]
         return {
             "id": order["id"],
             "code": order["code"],
             "state": order["state"],
-            "active": not placed,
+            "active": active,
             "orderPlacedAt": stamp(order["updated"] + timedelta(milliseconds=531))
             if placed
             else None,
+            "createdAt": stamp(order.get("created") or order["updated"]),
             "updatedAt": stamp(order["updated"]),
             "currencyCode": "EUR",
             "totalWithTax": sum(line["linePriceWithTax"] for line in lines),
-            "customer": {"id": "1", "emailAddress": order["email"]},
+            "customer": {"id": "1", "emailAddress": email, "firstName": "", "lastName": ""}
+            if email
+            else None,
             "lines": lines,
         }
 
@@ -180,6 +201,7 @@ class FakeVendure:
     def serving(self) -> Iterator[FakeVendure]:
         with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
             mock.add_callback("POST", URL, callback=self._answer)
+            mock.add_callback("POST", SHOP_URL, callback=self._shop)
             yield self
 
     def _answer(self, request: Any) -> tuple[int, dict[str, str], str]:
@@ -220,6 +242,26 @@ class FakeVendure:
             )
             items = [self.order_json(o) for o in chosen[: variables["take"]]]
             return self._ok({"orders": {"totalItems": len(chosen), "items": items}})
+        if operation == "BriqueActiveOrders":
+            after = datetime.fromisoformat(variables["after"].replace("Z", "+00:00"))
+            chosen = sorted(
+                (
+                    o
+                    for o in self.orders.values()
+                    if o["updated"] > after and o["state"] in ACTIVE_STATES
+                ),
+                key=lambda o: (o["updated"], int(o["id"])),
+            )
+            items = [self.order_json(o) for o in chosen[: variables["take"]]]
+            return self._ok({"orders": {"totalItems": len(chosen), "items": items}})
+        if operation == "BriqueOrderByCode":
+            found = [o for o in self.orders.values() if o["code"] == variables["code"]]
+            items = [
+                {k: self.order_json(o)[k] for k in ("id", "code", "state", "active")} for o in found
+            ]
+            return self._ok({"orders": {"items": items}})
+        if operation == "BriqueCancelOrder":
+            return self._cancel(variables["id"])
         return 200, {}, json.dumps({"errors": [{"message": f"unknown {operation}"}]})
 
     def _ok(self, data: dict[str, Any]) -> tuple[int, dict[str, str], str]:
@@ -277,3 +319,113 @@ class FakeVendure:
                 variant["price"] = item["price"]
             answer.append(self.variant_json(variant))
         return self._ok({"updateProductVariants": answer})
+
+    # -- admin: cancelling ----------------------------------------------------------------
+
+    def _cancel(self, order_id: str) -> tuple[int, dict[str, str], str]:
+        order = self.orders.get(order_id)
+        if order is None:
+            error = {"message": f'No Order with the id "{order_id}" could be found'}
+            return 200, {}, json.dumps({"errors": [error], "data": None})
+        if order["state"] == "Cancelled":
+            result = {
+                "__typename": "OrderStateTransitionError",
+                "errorCode": "ORDER_STATE_TRANSITION_ERROR",
+                "message": 'Cannot transition Order from "Cancelled" to "Cancelled"',
+            }
+            return self._ok({"cancelOrder": result})
+        order["was_placed"] = order["state"] not in ACTIVE_STATES
+        order["state"] = "Cancelled"
+        order["updated"] = self.now
+        body = self.order_json(order)
+        result = {"__typename": "Order", **{k: body[k] for k in ("id", "code", "state", "active")}}
+        return self._ok({"cancelOrder": result})
+
+    # -- the Shop API ---------------------------------------------------------------------
+
+    def _shop(self, request: Any) -> tuple[int, dict[str, str], str]:
+        if self.failure is not None:
+            raise self.failure
+        body = json.loads(request.body)
+        query, variables = body["query"], body.get("variables") or {}
+        match = re.search(r"(?:query|mutation)\s+(\w+)", query)
+        operation = match.group(1) if match else "anonymous"
+        self.shop_operations.append(operation)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        headers = {"Content-Type": "application/json"}
+        if token not in self.shop_sessions:
+            self.shop_logins += 1
+            token = f"shop-session-{self.shop_logins:04d}"
+            self.shop_sessions[token] = None
+            headers["vendure-auth-token"] = token
+        order_id = self.shop_sessions[token]
+        order = self.orders.get(order_id) if order_id else None
+        if order is not None and order["state"] not in ACTIVE_STATES:
+            order = None
+        if operation == "BriqueActiveOrder":
+            data = {"activeOrder": self.order_json(order) if order else None}
+        elif operation == "BriqueAddItem":
+            data = {"addItemToOrder": self._add(token, order, variables)}
+        elif operation in ("BriqueAdjustLine", "BriqueRemoveLine"):
+            wanted = 0 if operation == "BriqueRemoveLine" else variables["quantity"]
+            field = "removeOrderLine" if wanted == 0 else "adjustOrderLine"
+            data = {field: self._adjust(order, variables["line"], wanted)}
+        elif operation == "BriqueSetCustomer":
+            if order is None:
+                data = {"setCustomerForOrder": {"__typename": "NoActiveOrderError"}}
+            else:
+                order["email"] = variables["input"]["emailAddress"]
+                data = {"setCustomerForOrder": {"__typename": "Order"}}
+        else:
+            return 200, headers, json.dumps({"errors": [{"message": f"unknown {operation}"}]})
+        return 200, headers, json.dumps({"data": data})
+
+    def _add(self, token: str, order: Any, variables: dict[str, Any]) -> dict[str, Any]:
+        variant = self.variants.get(variables["variant"])
+        if variant is None:
+            return {"__typename": "ProductVariantNotFound", "errorCode": "X", "message": "no"}
+        if order is None:
+            order_id = self.add_order(
+                f"ACTIVE{len(self.orders) + 1:010d}",
+                [],
+                updated=self.now,
+                state="AddingItems",
+                email="",
+            )
+            order = self.orders[order_id]
+            order["created"] = self.now
+            self.shop_sessions[token] = order_id
+        held = sum(variant["levels"].values())
+        present = next(
+            (n for n, line in enumerate(order["lines"]) if line[0] == variant["id"]), None
+        )
+        before = order["lines"][present][1] if present is not None else 0
+        quantity = min(before + variables["quantity"], held)
+        line = (variant["id"], quantity, round(variant["price"] * 1.19))
+        if present is None:
+            order["lines"].append(line)
+        else:
+            order["lines"][present] = line
+        order["updated"] = self.now
+        if quantity < before + variables["quantity"]:
+            return {
+                "__typename": "InsufficientStockError",
+                "errorCode": "INSUFFICIENT_STOCK_ERROR",
+                "message": f"Only {held} items were added to the order due to insufficient stock",
+            }
+        return {"__typename": "Order", **self.order_json(order)}
+
+    def _adjust(self, order: Any, line_id: str, quantity: int) -> dict[str, Any]:
+        if order is None:
+            return {"__typename": "NoActiveOrderError", "errorCode": "NO_ACTIVE_ORDER_ERROR"}
+        lines = self.order_json(order)["lines"]
+        position = next((n for n, line in enumerate(lines) if line["id"] == line_id), None)
+        if position is None:
+            return {"__typename": "OrderModificationError", "errorCode": "ORDER_MODIFICATION_ERROR"}
+        variant, _, unit = order["lines"][position]
+        if quantity == 0:
+            del order["lines"][position]
+        else:
+            order["lines"][position] = (variant, quantity, unit)
+        order["updated"] = self.now
+        return {"__typename": "Order", **self.order_json(order)}

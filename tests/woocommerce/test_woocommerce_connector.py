@@ -54,6 +54,8 @@ def test_info_declares_the_contract() -> None:
         Capability.READ_STOCK,
         Capability.WEBHOOKS,
         Capability.READ_ORDERS,
+        Capability.READ_BASKETS,
+        Capability.WRITE_RETURNS,
     }
     assert info.batch_limits == {"stock": 100, "prices": 100}
 

@@ -15,6 +15,9 @@ import typer
 MODULES: list[str] = [
     "workers.commands.baskets",
     "workers.commands.events",
+    "workers.commands.loyalty",
+    "workers.commands.returns",
+    "workers.commands.parity",
 ]
 
 

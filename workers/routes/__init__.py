@@ -19,6 +19,9 @@ from bridge.sync.runtime import Runtime
 MODULES: list[str] = [
     "workers.routes.baskets",
     "workers.routes.events",
+    "workers.routes.loyalty",
+    "workers.routes.returns",
+    "workers.routes.parity",
 ]
 
 

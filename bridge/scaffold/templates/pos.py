@@ -55,8 +55,7 @@ register, business day and ticket number (gaps in the numbering are reported).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import requests
@@ -76,6 +75,14 @@ from bridge.model.base import Record
 from pydantic import ValidationError
 
 from {{package}}.config import {{Class}}Config
+from {{package}}.values import (
+    decimal,
+    objects,
+    optional_text,
+    parse_day,
+    parse_time,
+    text,
+)
 
 NAME = "{{name}}"
 """The connector's name (its entry point in pyproject.toml) and its messages' prefix."""
@@ -230,65 +237,14 @@ def to_sale(payload: Mapping[str, Any], default_currency: str) -> Sale:
             status=SALE_STATUS.get(str(payload.get("status")), SaleStatus.OTHER),
             occurred_at=parse_time(payload.get("closed_at"), where),
             currency=currency,
-            lines=tuple(line(raw, n) for n, raw in enumerate(_objects(payload, "lines", where), 1)),
+            lines=tuple(line(raw, n) for n, raw in enumerate(objects(payload, "lines", where), 1)),
             tenders=tuple(
-                tender(raw, n) for n, raw in enumerate(_objects(payload, "payments", where), 1)
+                tender(raw, n) for n, raw in enumerate(objects(payload, "payments", where), 1)
             ),
             total=money(payload.get("total"), "total"),
         )
     except ValidationError as exc:
         raise DataError(f"{where}: {exc}") from exc
-
-
-def _objects(payload: Mapping[str, Any], field: str, where: str) -> list[dict[str, Any]]:
-    value = payload.get(field) or []
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise DataError(f"{where}: {field!r} is not a list of objects")
-    return value
-
-
-def text(value: Any, what: str) -> str:
-    """An identifier as a string (a numeric id keeps its digits); refuses a missing one."""
-    if value is None or isinstance(value, bool) or str(value).strip() == "":
-        raise DataError(f"{what} is missing")
-    return str(value).strip()
-
-
-def optional_text(value: Any) -> str | None:
-    return None if value is None or str(value).strip() == "" else str(value).strip()
-
-
-def decimal(value: Any, what: str) -> Decimal:
-    """A JSON number or string as an exact Decimal; never through a float."""
-    if value is None or isinstance(value, bool):
-        raise DataError(f"{what}: expected a number, got {value!r}")
-    try:
-        number = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
-    except InvalidOperation:
-        raise DataError(f"{what}: {value!r} is not a number") from None
-    if not number.is_finite():
-        raise DataError(f"{what}: {value!r} is not a number")
-    return number
-
-
-def parse_time(value: Any, what: str) -> datetime | None:
-    """An ISO 8601 timestamp, or None when absent."""
-    if value in (None, ""):
-        return None
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError:
-        raise DataError(f"{what}: {value!r} is not an ISO 8601 time") from None
-
-
-def parse_day(value: Any, what: str) -> date | None:
-    """The business day (YYYY-MM-DD), or None when absent."""
-    if value in (None, ""):
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise DataError(f"{what}: business day {value!r} is not YYYY-MM-DD") from None
 '''
 
 TEST_CONTRACT = r'''"""The {{name}} connector against Brique's contract kit, over a fake of its API.

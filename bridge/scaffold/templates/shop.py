@@ -65,8 +65,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import requests
@@ -90,6 +89,12 @@ from bridge.model.base import Record
 from pydantic import BaseModel, ValidationError
 
 from {{package}}.config import MAX_STOCK_BATCH, {{Class}}Config
+from {{package}}.values import (
+    decimal,
+    objects,
+    parse_time,
+    text,
+)
 
 NAME = "{{name}}"
 """The connector's name (its entry point in pyproject.toml) and its messages' prefix."""
@@ -322,7 +327,7 @@ def order_to_sale(payload: Mapping[str, Any], store: str) -> Sale:
                 discount=money(line.get("discount"), f"line {number} discount"),
                 description=str(line.get("title") or ""),
             )
-            for number, line in enumerate(_objects(payload.get("lines"), where), start=1)
+            for number, line in enumerate(objects(payload, "lines", where), start=1)
         )
         return Sale(
             key=TicketKey(store=store, transaction_id=order_id),
@@ -335,42 +340,6 @@ def order_to_sale(payload: Mapping[str, Any], store: str) -> Sale:
         )
     except ValidationError as exc:
         raise DataError(f"{where}: {exc}") from exc
-
-
-def _objects(value: Any, where: str) -> list[dict[str, Any]]:
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise DataError(f"{where}: 'lines' is not a list of objects")
-    return value
-
-
-def text(value: Any, what: str) -> str:
-    """An identifier as a string (a numeric id keeps its digits); refuses a missing one."""
-    if value is None or isinstance(value, bool) or str(value).strip() == "":
-        raise DataError(f"{what} is missing")
-    return str(value).strip()
-
-
-def decimal(value: Any, what: str) -> Decimal:
-    """A JSON number or string as an exact Decimal; never through a float."""
-    if value is None or isinstance(value, bool):
-        raise DataError(f"{what}: expected a number, got {value!r}")
-    try:
-        number = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
-    except InvalidOperation:
-        raise DataError(f"{what}: {value!r} is not a number") from None
-    if not number.is_finite():
-        raise DataError(f"{what}: {value!r} is not a number")
-    return number
-
-
-def parse_time(value: Any, what: str) -> datetime | None:
-    """An ISO 8601 timestamp, or None when absent."""
-    if value in (None, ""):
-        return None
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError:
-        raise DataError(f"{what}: {value!r} is not an ISO 8601 time") from None
 '''
 
 TEST_CONTRACT = r'''"""The {{name}} connector against Brique's contract kit, over a fake of its API.

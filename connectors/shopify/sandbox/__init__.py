@@ -16,18 +16,29 @@ connector must survive:
   naming the variant's index, all-or-nothing unless ``allowPartialUpdates``), costed like
   Shopify's dynamic complexity: 10 points plus 0.2 per variant.
 
+It also serves a slice of the Storefront API, ``POST /api/{version}/graphql.json`` with
+``X-Shopify-Storefront-Access-Token``: ``cartCreate``, ``cart(id:)`` and
+``cartAttributesUpdate`` with Shopify's cart id key, userErrors and checkout links, so a basket
+handoff can be tried locally (``GET /sandbox/carts``; ``/cart/c/<token>`` shows a cart).
+
 Simplifications, on purpose: only the fields below exist; every variant is stocked at every
 location; the actual cost equals the requested cost; ``on_hand`` moves with ``available``;
 prices keep two decimals whatever the currency.
 Helpers for people and tests: ``GET /`` (a self-refreshing stock and price page),
 ``GET /sandbox/levels``, ``POST /sandbox/levels`` (change a level behind the connector's back),
-``GET /sandbox/prices``, ``GET /sandbox/stats``.
+``GET /sandbox/prices``, ``GET /sandbox/stats``, ``GET /sandbox/carts``.
 """
 
 # The docstring above is also the app's OpenAPI description. The SDL it calls "below" is in
 # ``schema``; the cost model in ``cost``; the shop and the mutation's rules in
 # ``state``; root resolvers in ``resolvers``; HTTP in ``app``; running it in ``server``.
-from connectors.shopify.sandbox.app import TITLE, UNAUTHORIZED, VERSION_PATTERN, create_app
+from connectors.shopify.sandbox.app import (
+    DEFAULT_STOREFRONT_TOKEN,
+    TITLE,
+    UNAUTHORIZED,
+    VERSION_PATTERN,
+    create_app,
+)
 from connectors.shopify.sandbox.cost import (
     MUTATION_COST,
     SINGLE_QUERY_MAX_COST,
@@ -53,9 +64,11 @@ from connectors.shopify.sandbox.state import (
     VALID_REASONS,
     SandboxState,
 )
+from connectors.shopify.sandbox.storefront import STOREFRONT_SCHEMA, STOREFRONT_SDL, CartBook
 
 __all__ = [
     "DEFAULT_PRICE",
+    "DEFAULT_STOREFRONT_TOKEN",
     "DEFAULT_TOKEN",
     "MAX_PAGE",
     "MUTATION_COST",
@@ -66,11 +79,14 @@ __all__ = [
     "SETTABLE_NAMES",
     "SINGLE_QUERY_MAX_COST",
     "SIZED_MUTATIONS",
+    "STOREFRONT_SCHEMA",
+    "STOREFRONT_SDL",
     "TITLE",
     "UNAUTHORIZED",
     "URI_PATTERN",
     "VALID_REASONS",
     "VERSION_PATTERN",
+    "CartBook",
     "LeakyBucket",
     "SandboxServer",
     "SandboxState",

@@ -12,8 +12,9 @@ from typing import Any
 
 import uvicorn
 
-from connectors.shopify.sandbox.app import TITLE, create_app
+from connectors.shopify.sandbox.app import DEFAULT_STOREFRONT_TOKEN, TITLE, create_app
 from connectors.shopify.sandbox.state import SandboxState
+from connectors.shopify.sandbox.storefront import CartBook
 
 DEFAULT_TOKEN = "shpat_sandbox_token"  # noqa: S105 - a public, local-only demo token
 
@@ -61,10 +62,18 @@ def serve(
     *,
     max_available: float = 2000,
     restore_rate: float = 100,
+    storefront_token: str = DEFAULT_STOREFRONT_TOKEN,
 ) -> None:
     """Run the sandbox in the foreground (``brique sandbox shopify``) until interrupted."""
-    app = create_app(load_seed(seed_path), access_token, max_available, restore_rate)
+    app = create_app(
+        load_seed(seed_path),
+        access_token,
+        max_available,
+        restore_rate,
+        storefront_token=storefront_token,
+    )
     print(f"{TITLE}\n  shop_url: http://{host}:{port}  (open it in a browser to watch stock)")
+    print(f"  storefront_token: {storefront_token}  (for the baskets sink's Storefront carts)")
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
@@ -84,8 +93,10 @@ class SandboxServer:
         restore_rate: float = 100,
         host: str = "127.0.0.1",
         clock: Callable[[], float] = time.monotonic,
+        storefront_token: str = DEFAULT_STOREFRONT_TOKEN,
     ) -> None:
         self.access_token = access_token
+        self.storefront_token = storefront_token
         self.host = host
         self.app = create_app(
             seed if seed is not None else demo_seed(),
@@ -93,8 +104,10 @@ class SandboxServer:
             max_available,
             restore_rate,
             clock=clock,
+            storefront_token=storefront_token,
         )
         self.state: SandboxState = self.app.state.sandbox
+        self.carts: CartBook = self.app.state.carts
         self.port = 0
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None

@@ -1,0 +1,2 @@
+"""Web orders hold store stock: which store fulfils them, their versions in the journal,
+reservations in the ledger and at the store's till."""
