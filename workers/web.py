@@ -38,7 +38,19 @@ def create_app(rt: Runtime, broker_check: Any = None) -> FastAPI:
     app = FastAPI(title="Brique", version="0.1.0", description="Webhook receiver and health.")
     limit = rt.settings.web.max_body_bytes
 
-    @app.post("/webhooks/{connection}")
+    @app.post(
+        "/webhooks/{connection}",
+        summary="Receive a webhook (or a pushed document) for a connection",
+        description=(
+            "The raw body is verified by the connection's connector (Shopify HMAC, "
+            "WooCommerce signature, Square signature over URL and body, a bearer token for "
+            "POSLog pushes...), split into events and written to the inbox keyed by the "
+            "sender's own delivery or event id, then queued. A duplicate is accepted again "
+            "and applied once. 401: signature refused; 422: a body that cannot be read (do "
+            "not retry); 503: the connection cannot take webhooks (no secret configured); "
+            "413: larger than `web.max_body_bytes`."
+        ),
+    )
     async def webhook(connection: str, request: Request) -> JSONResponse:
         conn = rt.settings.connections.get(connection)
         if conn is None or not conn.enabled:
@@ -67,7 +79,16 @@ def create_app(rt: Runtime, broker_check: Any = None) -> FastAPI:
             }
         )
 
-    @app.get("/health")
+    @app.get(
+        "/health",
+        summary="Health: database, broker, mapping, connections, alerts",
+        description=(
+            "`status` is `ok` or `degraded` (broker down, mapping file refused and the last "
+            "good one in use, a connection stopped by an auth or config error, a ticket gap, "
+            "open price divergences...). Answers 503 only when the database is unreachable. "
+            "Holds no personal data."
+        ),
+    )
     def health() -> JSONResponse:
         report: dict[str, Any] = {"status": "ok"}
         try:

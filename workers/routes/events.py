@@ -50,6 +50,11 @@ def router(rt: Runtime, guard: Callable[..., None]) -> APIRouter:
     @api.get(
         "/events/{event_id}",
         summary="One event, every delivery and every attempt",
+        description=(
+            "The event's payload and, per subscriber, the delivery (status, attempts, next "
+            "try) with every attempt (start, end, HTTP status, outcome, error). Requires the "
+            "bearer token."
+        ),
         responses={**guarded, 404: {"description": "No such event."}},
         dependencies=token,
     )
@@ -64,6 +69,11 @@ def router(rt: Runtime, guard: Callable[..., None]) -> APIRouter:
         "/events/deliveries/{delivery_id}/redeliver",
         status_code=202,
         summary="Send a delivery again (a new round of attempts)",
+        description=(
+            "Puts a dead (or delivered) delivery back to pending with a fresh attempt budget "
+            "and queues it for the workers; the subscriber receives the same event id again. "
+            "Requires the bearer token."
+        ),
         responses={**guarded, 404: {"description": "No such delivery."}},
         dependencies=token,
     )
