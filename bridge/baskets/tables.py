@@ -47,7 +47,8 @@ class BasketRow(Base):
     """The source's own update time: an older version arriving late changes nothing."""
     last_activity_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
     converted_ref: Mapped[str | None] = mapped_column(String(400))
-    """The sale that completed it (``connection/ticket key``)."""
+    """What completed it: a journaled sale as ``connection/ticket key``, or, when the
+    platform itself reported its cart became an order, ``connection/order reference``."""
     bought_in_store_ref: Mapped[str | None] = mapped_column(String(400))
     """The store sale in which the same customer bought its items (no reminder)."""
     created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
