@@ -390,6 +390,7 @@ def test_status_counts_per_connection(runner: CliRunner, install: Install) -> No
     report = json.loads(result.stdout)
     mapping = report.pop("_mapping")
     assert mapping["status"] == "ok" and mapping["last_applied"] == mapping["version"]
+    assert report.pop("_subscribers") == {}  # none configured
     assert set(report) == {"tills", "webshop"}
     tills, webshop = report["tills"], report["webshop"]
     assert tills["connector"] == "poslog" and webshop["connector"] == "shopify"

@@ -354,13 +354,20 @@ def status(
     config: ConfigOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False
 ) -> None:
     """Inbox, outbox and dead-letter counts per connection, and the mapping in force."""
+    from bridge.events.views import subscriber_status
     from bridge.sync.status import connection_status, mapping_status
 
     rt = _runtime(config, strict_mapping=False)
     report = connection_status(rt)
     mapping = mapping_status(rt)
+    with rt.sessions() as s:
+        subscribers = subscriber_status(s, sorted(rt.settings.subscribers))
     if as_json:
-        print(json.dumps({**report, "_mapping": mapping}, indent=2, default=str))
+        print(
+            json.dumps(
+                {**report, "_mapping": mapping, "_subscribers": subscribers}, indent=2, default=str
+            )
+        )
         return
     if mapping["error"]:
         _error(
@@ -386,6 +393,11 @@ def status(
             str(row.get("stale_prices", 0)),
         )  # fmt: skip
     out.print(table)
+    if subscribers:
+        events = Table("subscriber", "pending", "delivered", "dead")
+        for name, counts in subscribers.items():
+            events.add_row(name, *(str(counts.get(k, 0)) for k in ("pending", "delivered", "dead")))
+        out.print(events)
     for name, row in report.items():
         for gap in row.get("ticket_gaps", []) if not name.startswith("_") else []:
             _error(f"ticket gap: {gap}")

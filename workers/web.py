@@ -126,6 +126,21 @@ def create_app(rt: Runtime, broker_check: Any = None) -> FastAPI:
             report["alerts"] += parity_alerts(rt)  # open price divergences: one count
             if report["alerts"]:
                 report["status"] = "degraded"
+        try:
+            from bridge.events.views import subscriber_status
+
+            with rt.sessions() as s:
+                report["subscribers"] = subscriber_status(s, sorted(rt.settings.subscribers))
+        except Exception as exc:
+            report["subscribers"] = {"error": type(exc).__name__}
+        else:
+            dead = {n: c["dead"] for n, c in report["subscribers"].items() if c.get("dead")}
+            if dead:  # events a subscriber never got: an admin must look (then replay)
+                report.setdefault("alerts", []).extend(
+                    f"subscriber {name}: {count} event(s) not delivered"
+                    for name, count in dead.items()
+                )
+                report["status"] = "degraded"
         code = 200 if report["database"]["status"] == "ok" else 503
         return JSONResponse(report, status_code=code)
 

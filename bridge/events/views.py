@@ -91,3 +91,18 @@ def one(s: Session, event_id: int) -> dict[str, Any] | None:
                 }
             )
     return event_json(event, deliveries, attempts)
+
+
+def subscriber_status(s: Session, names: list[str]) -> dict[str, dict[str, int]]:
+    """Deliveries per subscriber and status (pending, delivered, dead): what ``brique
+    status`` and ``/health`` show. Configured subscribers appear even with none."""
+    from sqlalchemy import func
+
+    report: dict[str, dict[str, int]] = {name: {} for name in names}
+    for name, status, count in s.execute(
+        select(DeliveryRow.subscriber, DeliveryRow.status, func.count()).group_by(
+            DeliveryRow.subscriber, DeliveryRow.status
+        )
+    ):
+        report.setdefault(name, {})[status] = count
+    return report

@@ -170,3 +170,20 @@ def test_a_claimed_delivery_is_not_posted_twice_and_the_sweeper_finds_lost_ones(
 def test_subscriber_urls_are_checked() -> None:
     with pytest.raises(ValueError, match="https://"):
         SubscriberSettings(url="ftp://x", secret="s")
+
+
+@responses.activate
+def test_undelivered_events_show_in_health(world) -> None:
+    from fastapi.testclient import TestClient
+
+    from workers.web import create_app
+
+    rt = world[0]
+    responses.add(responses.POST, HOOK_URL, status=410)
+    with TestClient(create_app(rt)) as client:
+        assert client.get("/health").json()["subscribers"] == {"marketing": {}}
+        deliveries.deliver(rt, emit(rt))
+        report = client.get("/health").json()
+    assert report["subscribers"] == {"marketing": {"dead": 1}}
+    assert "subscriber marketing: 1 event(s) not delivered" in report["alerts"]
+    assert report["status"] == "degraded"
