@@ -17,6 +17,7 @@ from bridge.parity.scan import health_alerts as parity_alerts
 from bridge.store import db
 from bridge.sync import ingest, status
 from bridge.sync.runtime import Runtime
+from workers.routes import GUARDED, include_all
 
 log = structlog.get_logger(__name__)
 
@@ -203,10 +204,7 @@ def create_app(rt: Runtime, broker_check: Any = None) -> FastAPI:
     # --- customers: personal data, behind the export token ------------------------------------
 
     token = [Depends(require_token)]  # checked before the parameters: 401 first
-    guarded = {
-        401: {"description": "Missing or wrong bearer token."},
-        403: {"description": "Off: no web.export_token in the settings."},
-    }
+    guarded = GUARDED
     auth_note = (
         " Personal data: requires `Authorization: Bearer <web.export_token>` (the journal "
         "export's token); off when no token is set."
@@ -280,8 +278,6 @@ def create_app(rt: Runtime, broker_check: Any = None) -> FastAPI:
             except ValueError as exc:
                 raise HTTPException(422, str(exc)) from None
             return JSONResponse([golden_json(view) for view in found])
-
-    from workers.routes import include_all
 
     include_all(app, rt, require_token)
     return app

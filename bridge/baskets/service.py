@@ -325,17 +325,7 @@ def handoff(
         .select_from(OutboxRow)
         .where(OutboxRow.idempotency_key.startswith(prefix))
     )
-    outbox = OutboxRow(
-        connection=connection,
-        sink="baskets",
-        idempotency_key=f"{prefix}{serial}",
-        reference=f"Basket/{codes.display(row.code)}",
-        payload=json.dumps({"items": [write.model_dump(mode="json")]}),
-        status="pending",
-        mapping_version=plan.version,
-    )
-    s.add(outbox)
-    s.flush()
+    outbox = _queue(s, plan, row, connection, write, f"{prefix}{serial}")
     handoff_row.outbox_id = outbox.id
     if location and row.location is None:
         row.location = location
@@ -389,6 +379,13 @@ def _close(
         external_id=external_id,
         note=f"converted: {row.converted_ref or row.status}",
     )
+    return _queue(s, plan, row, connection, write, key).id
+
+
+def _queue(
+    s: Session, plan: MappingPlan, row: BasketRow, connection: str, write: BasketWrite, key: str
+) -> OutboxRow:
+    """One ``baskets`` outbox row carrying ``write``, durable before anything is sent."""
     outbox = OutboxRow(
         connection=connection,
         sink="baskets",
@@ -400,7 +397,7 @@ def _close(
     )
     s.add(outbox)
     s.flush()
-    return outbox.id
+    return outbox
 
 
 def check_target(capabilities: Any, connection: str) -> None:

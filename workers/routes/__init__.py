@@ -16,6 +16,12 @@ from fastapi import FastAPI
 
 from bridge.sync.runtime import Runtime
 
+GUARDED: dict[int | str, dict[str, str]] = {
+    401: {"description": "Missing or wrong bearer token."},
+    403: {"description": "Off: no web.export_token in the settings."},
+}
+"""The answers of a route behind ``guard``, for its OpenAPI ``responses``."""
+
 MODULES: list[str] = [
     "workers.routes.baskets",
     "workers.routes.events",

@@ -16,6 +16,7 @@ from bridge.baskets.service import NotFound
 from bridge.errors import ConfigError, DataError
 from bridge.model import BasketLine, CustomerRef, Money
 from bridge.sync.runtime import Runtime
+from workers.routes import GUARDED
 
 
 class LineIn(BaseModel):
@@ -61,10 +62,7 @@ def _errors(fn: Callable[[], Any]) -> Any:
 def router(rt: Runtime, guard: Callable[..., None]) -> APIRouter:
     api = APIRouter(tags=["baskets"])
     token = [Depends(guard)]
-    guarded = {
-        401: {"description": "Missing or wrong bearer token."},
-        403: {"description": "Off: no web.export_token in the settings."},
-    }
+    guarded = GUARDED
     code_doc = (
         " `code` is the handoff code as typed or scanned: dashes, spaces and case do not "
         "matter, O is read as 0 and I or L as 1; a mistyped character is refused (422) by its "

@@ -11,15 +11,13 @@ from fastapi.responses import JSONResponse
 from bridge.errors import ConfigError
 from bridge.events import delivery, views
 from bridge.sync.runtime import Runtime
+from workers.routes import GUARDED
 
 
 def router(rt: Runtime, guard: Callable[..., None]) -> APIRouter:
     api = APIRouter(tags=["events"])
     token = [Depends(guard)]
-    guarded = {
-        401: {"description": "Missing or wrong bearer token."},
-        403: {"description": "Off: no web.export_token in the settings."},
-    }
+    guarded = GUARDED
 
     @api.get(
         "/events",

@@ -8,11 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import JSONResponse
 
 from bridge.sync.runtime import Runtime
-
-GUARDED = {
-    401: {"description": "Missing or wrong bearer token."},
-    403: {"description": "Off: no web.export_token in the settings."},
-}
+from workers.routes import GUARDED
 
 
 def router(rt: Runtime, guard: Callable[..., None]) -> APIRouter:

@@ -12,11 +12,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
 
 from bridge.sync.runtime import Runtime
+from workers.routes import GUARDED
 
-GUARDED = {
-    401: {"description": "Missing or wrong bearer token."},
-    403: {"description": "Off: no web.export_token in the settings."},
-}
 AUTH = (
     " Holds customer orders: requires `Authorization: Bearer <web.export_token>`; off when no"
     " token is set."
